@@ -1,0 +1,1 @@
+"""Storage and the outside world, behind the interfaces the use cases name."""

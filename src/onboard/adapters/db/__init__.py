@@ -1,0 +1,1 @@
+"""The relational database: tables, repositories, the unit of work and migrations."""

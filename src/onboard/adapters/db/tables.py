@@ -1,0 +1,225 @@
+"""Table definitions (SQLAlchemy Core). Every tenant-owned row carries organization_id (P1)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+ID = String(26)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, also on SQLite (which keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def _created_at() -> Column[object]:
+    return Column("created_at", UtcDateTime(), nullable=False)
+
+
+organizations = Table(
+    "organizations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(200), nullable=False, unique=True),
+    _created_at(),
+)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("name", String(200), nullable=False),
+    _created_at(),
+    UniqueConstraint("organization_id", "name"),
+)
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("email", String(254), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    _created_at(),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("roles", String(200), nullable=False),
+    Column("all_departments", Boolean, nullable=False),
+    _created_at(),
+    UniqueConstraint("organization_id", "person_id"),
+)
+
+member_departments = Table(
+    "member_departments",
+    metadata,
+    Column("member_id", ID, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True,
+           index=True),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("name", String(200), nullable=False),
+    _created_at(),
+    UniqueConstraint("organization_id", "name"),
+)
+
+customer_departments = Table(
+    "customer_departments",
+    metadata,
+    Column("customer_id", ID, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True,
+           index=True),
+)
+
+customer_users = Table(
+    "customer_users",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("customer_id", ID, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
+    Column("person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    _created_at(),
+    UniqueConstraint("customer_id", "person_id"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("member_id", ID, ForeignKey("members.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    _created_at(),
+    Column("last_used_at", UtcDateTime()),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("member_id", ID, ForeignKey("members.id", ondelete="CASCADE")),
+    Column("customer_user_id", ID, ForeignKey("customer_users.id", ondelete="CASCADE")),
+    _created_at(),
+    Column("expires_at", UtcDateTime(), nullable=False, index=True),
+)
+
+rate_limits = Table(
+    "rate_limits",
+    metadata,
+    Column("key", String(300), primary_key=True),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("hits", Integer, nullable=False),
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE")),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("actor_kind", String(20), nullable=False),
+    Column("actor_id", String(64)),
+    Column("actor_label", String(400), nullable=False),
+    Column("action", String(100), nullable=False),
+    Column("target_type", String(50), nullable=False),
+    Column("target_id", String(64), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("source_ip", String(64)),
+    Index(None, "organization_id", "id"),
+    Index(None, "organization_id", "action", "id"),
+    Index(None, "organization_id", "target_id"),
+    Index(None, "organization_id", "actor_id"),
+)
+
+# Departments of the audited target at the time of the change; no foreign key, because
+# the log outlives the departments it mentions.
+audit_entry_departments = Table(
+    "audit_entry_departments",
+    metadata,
+    Column("entry_id", ID, ForeignKey("audit_entries.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ID, primary_key=True, index=True),
+)
+
+outbox_events = Table(
+    "outbox_events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE")),
+    Column("type", String(100), nullable=False),
+    Column("occurred_at", UtcDateTime(), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("published_at", UtcDateTime()),
+    Index("ix_outbox_events_unpublished", "published_at", "id"),
+)
+
+# P5 in one place: each department-scoped table and the table of its department links.
+DEPARTMENT_LINKS: dict[str, tuple[Table, str]] = {
+    "members": (member_departments, "member_id"),
+    "customers": (customer_departments, "customer_id"),
+    "audit_entries": (audit_entry_departments, "entry_id"),
+}

@@ -1,0 +1,55 @@
+"""Composition root: builds the engine, the unit of work, clock, ids and hashing, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from onboard.adapters.crypto import Argon2Passwords
+from onboard.adapters.db.engine import build_engine
+from onboard.adapters.db.uow import SqlUnitOfWork
+from onboard.adapters.system import RandomIds, SystemClock
+from onboard.config import Settings
+from onboard.domain.clock import Clock
+from onboard.services.auth import SignInPolicy
+from onboard.services.ports import Ids, PasswordHasher, Services
+
+
+@dataclass(frozen=True)
+class Container:
+    """Everything an entrypoint needs, built from the settings."""
+
+    settings: Settings
+    engine: Engine
+    services: Services
+    sign_in_policy: SignInPolicy
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    ids: Ids | None = None,
+    passwords: PasswordHasher | None = None,
+) -> Container:
+    if settings.effective_database_url.startswith("sqlite"):
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    engine = build_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+    clock = clock or SystemClock()
+    ids = ids or RandomIds()
+    services = Services(
+        uow=lambda: SqlUnitOfWork(engine, clock, ids),
+        clock=clock,
+        ids=ids,
+        passwords=passwords or Argon2Passwords(),
+    )
+    policy = SignInPolicy(
+        attempts=settings.login_attempts,
+        window_seconds=settings.login_window_seconds,
+        session_hours=settings.session_hours,
+    )
+    return Container(settings, engine, services, policy)

@@ -1,0 +1,122 @@
+"""Settings: the only reader of the environment (prefix ``ONBOARD_``)."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Mode(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """The settings cannot be used as they are."""
+
+
+class Settings(BaseSettings):
+    """Every setting of onboard; each can be set as an ``ONBOARD_<NAME>`` variable."""
+
+    model_config = SettingsConfigDict(env_prefix="ONBOARD_", extra="ignore")
+
+    mode: Mode = Field(
+        Mode.DEVELOPMENT,
+        description="development or production; production requires an explicit secret key.",
+    )
+    var_dir: Path = Field(
+        Path("var"), description="Folder for the SQLite database, generated key and uploads."
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL. Default: SQLite file var/onboard.db. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Signs sessions and derives encryption keys. In development it is "
+        "generated once into var/secret_key when absent; required in production.",
+    )
+    public_url: str = Field(
+        "http://127.0.0.1:8000",
+        description="Base URL people and devices reach; code URLs are built from it.",
+    )
+    host: str = Field("127.0.0.1", description="Address `onboard serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `onboard serve` listens on.")
+    workers: int = Field(1, ge=1, le=64, description="Server processes for `onboard serve`.")
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="Lifetime of a web session, in hours."
+    )
+    login_attempts: int = Field(
+        10, ge=1, description="Failed sign-ins allowed per email (and 5x per address) per window."
+    )
+    login_window_seconds: int = Field(
+        900, ge=1, description="Window of the sign-in rate limit, in seconds."
+    )
+    db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per process.")
+
+    @model_validator(mode="after")
+    def _check_log_level(self) -> Settings:
+        if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log_level must be one of debug, info, warning, error")
+        self.log_level = self.log_level.lower()
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'onboard.db'}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    def masked(self) -> dict[str, Any]:
+        """The effective values, secrets replaced by a mask (for `onboard config show`)."""
+        values: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = "********" if value.get_secret_value() else "(not set)"
+            elif name == "database_url":
+                value = _mask_url_password(self.effective_database_url)
+            values[name] = str(value)
+        return values
+
+
+def _mask_url_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, has_password, _ = credentials.partition(":")
+    return f"{scheme}://{user}{':********' if has_password else ''}@{host}"
+
+
+def get_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment and make sure a secret key is available."""
+    settings = Settings(**overrides)
+    if settings.secret_key.get_secret_value():
+        return settings
+    if settings.mode is Mode.PRODUCTION:
+        raise SettingsError("ONBOARD_SECRET_KEY is required when ONBOARD_MODE=production")
+    settings.secret_key = SecretStr(_development_secret_key(settings.var_dir))
+    return settings
+
+
+def _development_secret_key(var_dir: Path) -> str:
+    """Generate the development key once and keep it under var/ so sessions survive restarts."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,112 @@
+"""The domain's error hierarchy: each error carries a stable code for API clients (SPEC P10)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DomainError(Exception):
+    """A business rule said no. Carries a stable code for API clients."""
+
+    code: ClassVar[str] = "domain_error"
+    title: ClassVar[str] = "Request refused"
+
+    def __init__(self, detail: str, *, fields: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.fields = fields or {}
+
+
+class Invalid(DomainError):
+    """The input breaks a rule about its shape or values."""
+
+    code = "invalid"
+    title = "Invalid input"
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or the actor may not see it (the two look the same)."""
+
+    code = "not_found"
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    """The actor is known but may not do this."""
+
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class Unauthenticated(DomainError):
+    """No valid credentials came with the request."""
+
+    code = "unauthenticated"
+    title = "Authentication required"
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state."""
+
+    code = "conflict"
+    title = "Conflict"
+
+
+class RateLimited(DomainError):
+    """Too many attempts; try again after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(Unauthenticated):
+    """Email and password do not match a person (deliberately vague)."""
+
+    code = "invalid_credentials"
+    title = "Invalid email or password"
+
+
+class SignInLocked(RateLimited):
+    """Too many failed sign-ins for this email or address."""
+
+    code = "sign_in_locked"
+
+
+class PermissionDenied(Forbidden):
+    """The actor's roles do not grant the permission."""
+
+    code = "permission_denied"
+
+
+class DepartmentForbidden(Forbidden):
+    """A restricted member tried to use departments outside their own (SPEC P5)."""
+
+    code = "department_forbidden"
+
+
+class NameTaken(Conflict):
+    """Another record in the organization already has this name."""
+
+    code = "name_taken"
+
+
+class EmailTaken(Conflict):
+    """A person with this email is already a member or customer user here."""
+
+    code = "email_taken"
+
+
+class LastAdministrator(Conflict):
+    """The organization would be left without an unrestricted Administrator."""
+
+    code = "last_administrator"
+
+
+class InUse(Conflict):
+    """The record is still used by others and cannot be deleted."""
+
+    code = "in_use"

@@ -1,0 +1,53 @@
+"""create_app(): the one ASGI application — API, web pages and static files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+import onboard
+from onboard.bootstrap import Container, build
+from onboard.config import Settings
+from onboard.entrypoints.api import errors
+from onboard.entrypoints.api.app import api_router
+from onboard.entrypoints.web import mount_web
+
+
+def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
+    """Build the application for these settings; nothing is built at import time."""
+    logging.basicConfig(level=settings.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    built = container or build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if container is None:
+            built.close()
+
+    app = FastAPI(
+        title="onboard",
+        version=onboard.__version__,
+        description="Devices from the factory to the field, tracked for life.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.container = built
+    errors.install(app)
+    app.include_router(api_router())
+
+    @app.get("/healthz", include_in_schema=False)
+    def health() -> JSONResponse:
+        with built.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    mount_web(app)
+    return app

@@ -1,0 +1,74 @@
+"""Pieces every use case shares: actors from memberships, department checks, snapshots."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from onboard.domain.access import Actor, ActorKind, Scope
+from onboard.domain.errors import Invalid, NotFound
+from onboard.domain.identity import Member
+from onboard.services.ports import UnitOfWork
+
+OPERATOR = Actor(kind=ActorKind.OPERATOR, id=None, label="operator")
+
+
+def member_actor(member: Member, *, source_ip: str | None = None) -> Actor:
+    """The actor for a member using the web session."""
+    return Actor(
+        kind=ActorKind.MEMBER,
+        id=member.id,
+        label=member.email,
+        scope=Scope(member.organization_id, member.departments),
+        roles=member.roles,
+        member_id=member.id,
+        source_ip=source_ip,
+    )
+
+
+def operator_in(organization_id: str) -> Actor:
+    """The operator (CLI on the server) acting inside one organization with full scope."""
+    return Actor(
+        kind=ActorKind.OPERATOR,
+        id=None,
+        label="operator",
+        scope=Scope(organization_id, None),
+    )
+
+
+def resolve_departments(
+    uow: UnitOfWork, scope: Scope, chosen: list[str] | None
+) -> frozenset[str] | None:
+    """Departments chosen by the actor: each must exist in the organization and be visible,
+    and a restricted actor may only use its own (P5)."""
+    wanted = None if chosen is None else frozenset(chosen)
+    if wanted:
+        known = uow.departments.existing_ids(scope.organization_id, wanted)
+        missing = sorted(wanted - known)
+        if missing:
+            raise Invalid(
+                f"Unknown department(s): {', '.join(missing)}.",
+                fields={"departments": "unknown department"},
+            )
+    return scope.assign(wanted)
+
+
+def one_time_password() -> str:
+    """A password to hand over once; the person is expected to change it."""
+    return secrets.token_urlsafe(12)
+
+
+def not_found(kind: str, ident: str) -> NotFound:
+    return NotFound(f"No {kind} {ident!r} here.")
+
+
+def departments_value(departments: frozenset[str] | None) -> list[str] | None:
+    return None if departments is None else sorted(departments)
+
+
+def member_snapshot(member: Member) -> dict[str, Any]:
+    return {
+        "email": member.email,
+        "roles": sorted(r.value for r in member.roles),
+        "departments": departments_value(member.departments),
+    }

@@ -1,0 +1,80 @@
+"""Creating organizations and their first Administrator (SPEC P1, P4; `onboard init`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onboard.domain.access import Actor, Permission, Role
+from onboard.domain.audit import Change, Target
+from onboard.domain.errors import NameTaken, NotFound
+from onboard.domain.identity import Member, Organization, Person
+from onboard.domain.values import check_password, normalize_email, require_name
+from onboard.services.common import OPERATOR, member_snapshot, one_time_password
+from onboard.services.ports import Services
+
+
+@dataclass(frozen=True)
+class InitResult:
+    organization: Organization
+    member: Member
+    password: str | None
+    """The one-time password of a new person; None when the person already existed."""
+
+
+def init_organization(
+    svc: Services, *, name: str, admin_email: str, password: str | None = None
+) -> InitResult:
+    """Create an organization with an unrestricted Administrator. An existing person (by
+    email) keeps their password and gains the membership (P4)."""
+    name = require_name(name)
+    email = normalize_email(admin_email)
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        if uow.organizations.get_by_name(name) is not None:
+            raise NameTaken(f"An organization named {name!r} exists already.")
+        organization = Organization(id=svc.ids.new(), name=name, created_at=now)
+        uow.organizations.add(organization)
+        person = uow.persons.get_by_email(email)
+        handed_out: str | None = None
+        if person is None:
+            handed_out = check_password(password) if password else one_time_password()
+            person = Person(svc.ids.new(), email, svc.passwords.hash(handed_out), now)
+            uow.persons.add(person)
+        member = Member(
+            id=svc.ids.new(),
+            organization_id=organization.id,
+            person_id=person.id,
+            email=email,
+            roles=frozenset({Role.ADMINISTRATOR}),
+            departments=None,
+            created_at=now,
+        )
+        uow.members.add(member)
+        uow.record(
+            OPERATOR,
+            Change("organization.created", Target("organization", organization.id),
+                   after={"name": name}),
+            organization_id=organization.id,
+        )
+        uow.record(
+            OPERATOR,
+            Change("member.created", Target("member", member.id), after=member_snapshot(member)),
+            organization_id=organization.id,
+        )
+        uow.commit()
+    return InitResult(organization, member, handed_out if password is None else None)
+
+
+def get_organization(svc: Services, actor: Actor) -> Organization:
+    """The organization the actor works in."""
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        organization = uow.organizations.get(scope.organization_id)
+    if organization is None:
+        raise NotFound("The organization no longer exists.")
+    return organization
+
+
+def organization_exists(svc: Services, name: str) -> bool:
+    with svc.uow() as uow:
+        return uow.organizations.get_by_name(require_name(name)) is not None
