@@ -31,8 +31,13 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/pytest -n 2 --dist loadgroup -p no:benchmark
 
-bench: $(VENV)/.installed-dev
-	$(BIN)/pytest benchmarks --benchmark-only
+$(VENV)/.installed-bench: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e '.[dev,bench]'
+	@touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+BENCH_PG_URL ?= postgresql://root@127.0.0.1:5432/postgres
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/sync_vs_async.py --database-url $(BENCH_PG_URL) --seconds 10 --concurrency 32
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

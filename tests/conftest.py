@@ -66,12 +66,12 @@ class Database:
                 conn.execute(table.delete())
 
 
-def _postgres_database(tmp_name: str) -> Iterator[str]:
+def postgres_database(tmp_name: str) -> Iterator[str]:
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{tmp_name}"'))
-    except Exception as exc:  # noqa: BLE001 - any connection failure means "not available"
+    except Exception as exc:  # any connection failure means "not available"
         admin.dispose()
         unavailable(f"PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}")
     url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{tmp_name}"
@@ -93,7 +93,7 @@ def database(
         path = tmp_path_factory.mktemp("sqlite") / "onboard.db"
         urls: Iterator[str] = iter([f"sqlite:///{path}"])
     else:
-        urls = _postgres_database(f"onboard_test_{_worker()}_{secrets.token_hex(4)}")
+        urls = postgres_database(f"onboard_test_{_worker()}_{secrets.token_hex(4)}")
     url = next(urls)
     engine = build_engine(url)
     upgrade(engine)
@@ -108,8 +108,9 @@ def database(
 @pytest.fixture
 def container(database: Database, tmp_path: Path) -> Iterator[Container]:
     """Services over a clean database of each backend."""
-    settings = get_settings(var_dir=tmp_path, database_url=database.url,
-                            secret_key="test-secret-key-" + "x" * 32)
+    settings = get_settings(
+        var_dir=tmp_path, database_url=database.url, secret_key="test-secret-key-" + "x" * 32
+    )
     built = build(settings, passwords=fast_passwords())
     try:
         yield built
@@ -145,9 +146,9 @@ class LiveServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
-    LiveServer
-]:
+def live_server(
+    database: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
     """The server as users run it, on a free port, over each backend. Tests share it, so
     each creates its own organization (see factories.new_organization)."""
     port = free_port()
@@ -164,13 +165,19 @@ def live_server(database: Database, tmp_path_factory: pytest.TempPathFactory) ->
     log = (var_dir / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "onboard", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process, var_dir / "server.log")
-        settings = get_settings(var_dir=var_dir, database_url=database.url,
-                                secret_key=env["ONBOARD_SECRET_KEY"], public_url=url)
+        settings = get_settings(
+            var_dir=var_dir,
+            database_url=database.url,
+            secret_key=env["ONBOARD_SECRET_KEY"],
+            public_url=url,
+        )
         built = build(settings)
         yield LiveServer(url, database, settings, built)
         built.close()

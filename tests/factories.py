@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 
-
 from onboard.domain.access import Actor
 from onboard.domain.identity import Department, Member, Organization
 from onboard.services import departments, members, organizations, tokens
@@ -30,7 +29,8 @@ def make_org(svc: Services, *, name: str | None = None, admin_email: str | None 
     """An organization with an unrestricted Administrator whose password is PASSWORD."""
     email = admin_email or f"admin-{secrets.token_hex(4)}@example.com"
     result = organizations.init_organization(
-        svc, name=name or unique("Org"), admin_email=email, password=PASSWORD)
+        svc, name=name or unique("Org"), admin_email=email, password=PASSWORD
+    )
     return Org(result.organization, result.member, member_actor(result.member))
 
 
@@ -47,7 +47,8 @@ def make_member(
     email: str | None = None,
 ) -> Member:
     added = members.add_member(
-        svc, org.actor,
+        svc,
+        org.actor,
         email=email or f"member-{secrets.token_hex(4)}@example.com",
         roles=roles or ["administrator"],
         departments=departments,
@@ -58,5 +59,3 @@ def make_member(
 
 def token_for(svc: Services, member: Member) -> str:
     return tokens.create_token(svc, member_actor(member), name="test").secret
-
-

@@ -39,8 +39,8 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         SecretStr(""),
-        description="Signs sessions and derives encryption keys. In development it is "
-        "generated once into var/secret_key when absent; required in production.",
+        description="Signs CSRF tokens and other values held by browsers. In development it "
+        "is generated once into var/secret_key when absent; required in production.",
     )
     public_url: str = Field(
         "http://127.0.0.1:8000",

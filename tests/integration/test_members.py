@@ -16,8 +16,9 @@ def test_a_restricted_member_sees_only_members_of_their_departments(svc: Service
     north, south = make_department(svc, org), make_department(svc, org)
     in_north = make_member(svc, org, roles=["viewer"], departments=[north.id])
     in_south = make_member(svc, org, roles=["viewer"], departments=[south.id])
-    restricted = member_actor(make_member(svc, org, roles=["administrator"],
-                                          departments=[north.id]))
+    restricted = member_actor(
+        make_member(svc, org, roles=["administrator"], departments=[north.id])
+    )
 
     seen = {m.id for m in members.list_members(svc, restricted, PageRequest()).items}
 
@@ -36,10 +37,12 @@ def test_a_restricted_administrator_cannot_grant_departments_outside_their_own(
     restricted = member_actor(make_member(svc, org, departments=[north.id]))
 
     with pytest.raises(DepartmentForbidden):
-        members.add_member(svc, restricted, email="x@example.com", roles=["viewer"],
-                           departments=[south.id])
-    created = members.add_member(svc, restricted, email="y@example.com", roles=["viewer"],
-                                 departments=None)
+        members.add_member(
+            svc, restricted, email="x@example.com", roles=["viewer"], departments=[south.id]
+        )
+    created = members.add_member(
+        svc, restricted, email="y@example.com", roles=["viewer"], departments=None
+    )
     assert created.member.departments == frozenset({north.id})
 
 
@@ -63,8 +66,9 @@ def test_adding_the_same_person_twice_is_refused_but_other_organizations_may_add
 
     with pytest.raises(EmailTaken):
         make_member(svc, first, email="tech@example.com")
-    again = members.add_member(svc, second.actor, email="tech@example.com",
-                               roles=["viewer"], departments=None)
+    again = members.add_member(
+        svc, second.actor, email="tech@example.com", roles=["viewer"], departments=None
+    )
 
     assert again.member.person_id == person.person_id
     assert again.one_time_password is None

@@ -52,7 +52,7 @@ def parse_roles(raw: Iterable[str]) -> frozenset[Role]:
 
 class ActorKind(StrEnum):
     MEMBER = "member"
-    TOKEN = "token"
+    TOKEN = "token"  # noqa: S105 - an actor kind, not a secret
     CUSTOMER_USER = "customer_user"
     CODE_USER = "code_user"
     DEVICE = "device"

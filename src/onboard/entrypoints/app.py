@@ -20,8 +20,9 @@ from onboard.entrypoints.web import mount_web
 
 def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
     """Build the application for these settings; nothing is built at import time."""
-    logging.basicConfig(level=settings.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     built = container or build(settings)
 
     @asynccontextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -107,7 +106,8 @@ def demo() -> None:
         exists = organizations.organization_exists(built.services, DEMO_ORGANIZATION)
         if not exists:
             result = organizations.init_organization(
-                built.services, name=DEMO_ORGANIZATION, admin_email=DEMO_ADMIN)
+                built.services, name=DEMO_ORGANIZATION, admin_email=DEMO_ADMIN
+            )
             _write_private(credentials, f"{DEMO_ADMIN}\n{result.password}\n")
         url = built.settings.public_url
     typer.echo(f"Sign in at {url}/login as {DEMO_ADMIN} with the password in {credentials}")
@@ -129,8 +129,9 @@ def tokens_create(
 ) -> None:
     """Print a new personal API token for a member (shown once)."""
     with container() as built:
-        issued = tokens.create_token_for(built.services, OPERATOR, email=email,
-                                         organization=org, name=name)
+        issued = tokens.create_token_for(
+            built.services, OPERATOR, email=email, organization=org, name=name
+        )
     typer.echo(issued.secret)
 
 
@@ -150,4 +151,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -3,6 +3,7 @@ client's address, and resolving the session behind a cookie."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 
@@ -30,17 +31,22 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _sign(request: Request, value: str) -> str:
+    key = container(request).settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, b"csrf:" + value.encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: Request) -> str:
-    """The CSRF token of this browser (double-submit: cookie and form field must match);
-    a new one is made when the browser has none, and set by ensure_csrf_cookie()."""
-    existing = request.cookies.get(CSRF_COOKIE)
-    if existing:
-        return existing
-    token: str | None = getattr(request.state, "new_csrf", None)
-    if token is None:
-        token = secrets.token_urlsafe(32)
-        request.state.new_csrf = token
-    return token
+    """The CSRF token to put in this browser's forms (signed double-submit: a random cookie,
+    and a form field that is its HMAC under the secret key). A browser without the cookie
+    gets a new one, set on the response by ensure_csrf_cookie()."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie:
+        cookie = getattr(request.state, "new_csrf", None)
+        if cookie is None:
+            cookie = secrets.token_urlsafe(32)
+            request.state.new_csrf = cookie
+    return _sign(request, cookie)
 
 
 def ensure_csrf_cookie(request: Request, response: Response) -> None:
@@ -51,8 +57,8 @@ def ensure_csrf_cookie(request: Request, response: Response) -> None:
 
 def check_csrf(request: Request, submitted: str | None) -> None:
     """Refuse a state-changing request whose token does not match the browser's cookie."""
-    expected = request.cookies.get(CSRF_COOKIE)
-    if not expected or not submitted or not hmac.compare_digest(expected, submitted):
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if not cookie or not submitted or not hmac.compare_digest(_sign(request, cookie), submitted):
         raise Forbidden("The form has expired or did not come from onboard; reload and retry.")
 
 

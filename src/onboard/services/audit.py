@@ -12,4 +12,4 @@ def list_audit(
 ) -> Page[AuditEntry]:
     scope = actor.require(Permission.READ_AUDIT)
     with svc.uow() as uow:
-        return uow.audit.list(scope, filters, page)
+        return uow.audit.list_page(scope, filters, page)

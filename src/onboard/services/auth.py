@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from onboard.domain.access import Actor, ActorKind, Scope
-from onboard.domain.errors import Invalid, InvalidCredentials, NotFound, SignInLocked, Unauthenticated
+from onboard.domain.errors import (
+    Invalid,
+    InvalidCredentials,
+    NotFound,
+    SignInLocked,
+    Unauthenticated,
+)
 from onboard.domain.identity import Member
 from onboard.domain.values import check_password, digest_secret, normalize_email
 from onboard.services.common import member_actor
@@ -89,6 +95,7 @@ def sign_in(
             expires_at=now + timedelta(hours=policy.session_hours),
         )
         uow.sessions.add(session, digest_secret(token), now)
+        uow.sessions.delete_expired(now)
         uow.commit()
     return SignedIn(session, token, contexts)
 
@@ -99,15 +106,23 @@ def _contexts(uow: UnitOfWork, person_id: str) -> list[WorkContext]:
     org_ids = [m.organization_id for m in members] + [u.organization_id for u in users]
     names = {o.id: o.name for o in uow.organizations.get_many(org_ids)}
     contexts = [
-        WorkContext("member", m.id, m.organization_id, names[m.organization_id],
-                    ", ".join(sorted(r.value.replace("_", " ") for r in m.roles)))
+        WorkContext(
+            "member",
+            m.id,
+            m.organization_id,
+            names[m.organization_id],
+            ", ".join(sorted(r.value.replace("_", " ") for r in m.roles)),
+        )
         for m in members
     ]
     for user in users:
         customer = uow.customers.get_unscoped(user.customer_id)
         label = f"customer {customer.name}" if customer else "customer"
-        contexts.append(WorkContext("customer", user.id, user.organization_id,
-                                    names[user.organization_id], label))
+        contexts.append(
+            WorkContext(
+                "customer", user.id, user.organization_id, names[user.organization_id], label
+            )
+        )
     return sorted(contexts, key=lambda c: (c.organization_name, c.kind))
 
 
@@ -124,11 +139,11 @@ def choose_context(svc: Services, session: WebSession, context_id: str) -> WebSe
             raise NotFound("You have no such organization or customer account.")
         member_id = chosen.id if chosen.kind == "member" else None
         customer_user_id = chosen.id if chosen.kind == "customer" else None
-        uow.sessions.set_context(session.id, member_id=member_id,
-                                 customer_user_id=customer_user_id)
+        uow.sessions.set_context(session.id, member_id=member_id, customer_user_id=customer_user_id)
         uow.commit()
-    return WebSession(session.id, session.person_id, member_id, customer_user_id,
-                      session.expires_at)
+    return WebSession(
+        session.id, session.person_id, member_id, customer_user_id, session.expires_at
+    )
 
 
 def authenticate_session(
@@ -148,8 +163,13 @@ def authenticate_session(
         elif session.customer_user_id is not None:
             user = uow.customer_users.get_unscoped(session.customer_user_id)
             if user is not None:
-                actor = Actor(kind=ActorKind.CUSTOMER_USER, id=user.id, label=user.email,
-                              customer_id=user.customer_id, source_ip=source_ip)
+                actor = Actor(
+                    kind=ActorKind.CUSTOMER_USER,
+                    id=user.id,
+                    label=user.email,
+                    customer_id=user.customer_id,
+                    source_ip=source_ip,
+                )
     return session, actor
 
 
@@ -189,8 +209,9 @@ def change_password(svc: Services, person_id: str, *, current: str, new: str) ->
     with svc.uow() as uow:
         person = uow.persons.get(person_id)
         if person is None or not svc.passwords.verify(person.password_hash, current):
-            raise InvalidCredentials("The current password is wrong.",
-                                     fields={"current_password": "wrong password"})
+            raise InvalidCredentials(
+                "The current password is wrong.", fields={"current_password": "wrong password"}
+            )
         uow.persons.set_password_hash(person.id, svc.passwords.hash(new))
         uow.sessions.delete_for_person(person.id)
         uow.commit()

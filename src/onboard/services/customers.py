@@ -36,8 +36,9 @@ def _target(customer: Customer) -> Target:
 def _check_name_free(uow: UnitOfWork, organization_id: str, name: str, *, own: str | None) -> None:
     clash = uow.customers.get_by_name(organization_id, name)
     if clash is not None and clash.id != own:
-        raise NameTaken(f"A customer named {name!r} exists already.",
-                        fields={"name": "already taken"})
+        raise NameTaken(
+            f"A customer named {name!r} exists already.", fields={"name": "already taken"}
+        )
 
 
 def create_customer(
@@ -48,11 +49,15 @@ def create_customer(
     with svc.uow() as uow:
         _check_name_free(uow, scope.organization_id, name, own=None)
         chosen = resolve_departments(uow, scope, departments)
-        customer = Customer(svc.ids.new(), scope.organization_id, name,
-                            chosen or frozenset(), svc.clock.now())
+        customer = Customer(
+            svc.ids.new(), scope.organization_id, name, chosen or frozenset(), svc.clock.now()
+        )
         uow.customers.add(customer)
-        uow.record(actor, Change("customer.created", _target(customer), after=_snapshot(customer)),
-                   organization_id=scope.organization_id)
+        uow.record(
+            actor,
+            Change("customer.created", _target(customer), after=_snapshot(customer)),
+            organization_id=scope.organization_id,
+        )
         uow.commit()
     return customer
 
@@ -60,7 +65,7 @@ def create_customer(
 def list_customers(svc: Services, actor: Actor, page: PageRequest) -> Page[Customer]:
     scope = actor.require(Permission.READ)
     with svc.uow() as uow:
-        return uow.customers.list(scope, page)
+        return uow.customers.list_page(scope, page)
 
 
 def get_customer(svc: Services, actor: Actor, customer_id: str) -> Customer:
@@ -96,9 +101,16 @@ def update_customer(
         if updated == customer:
             return customer
         uow.customers.update(updated)
-        uow.record(actor, Change("customer.updated", _target(updated),
-                                 before=_snapshot(customer), after=_snapshot(updated)),
-                   organization_id=scope.organization_id)
+        uow.record(
+            actor,
+            Change(
+                "customer.updated",
+                _target(updated),
+                before=_snapshot(customer),
+                after=_snapshot(updated),
+            ),
+            organization_id=scope.organization_id,
+        )
         uow.commit()
     return updated
 
@@ -111,8 +123,11 @@ def delete_customer(svc: Services, actor: Actor, customer_id: str) -> None:
         if customer is None:
             raise not_found("customer", customer_id)
         uow.customers.delete(customer.id)
-        uow.record(actor, Change("customer.deleted", _target(customer), before=_snapshot(customer)),
-                   organization_id=scope.organization_id)
+        uow.record(
+            actor,
+            Change("customer.deleted", _target(customer), before=_snapshot(customer)),
+            organization_id=scope.organization_id,
+        )
         uow.commit()
 
 
@@ -138,15 +153,22 @@ def add_customer_user(
             person = Person(svc.ids.new(), email, svc.passwords.hash(secret), now)
             uow.persons.add(person)
         elif uow.customer_users.get_for_person(customer.id, person.id) is not None:
-            raise EmailTaken(f"{email} is already a user of this customer.",
-                             fields={"email": "already a user"})
-        user = CustomerUser(svc.ids.new(), scope.organization_id, customer.id, person.id, email,
-                            now)
+            raise EmailTaken(
+                f"{email} is already a user of this customer.", fields={"email": "already a user"}
+            )
+        user = CustomerUser(
+            svc.ids.new(), scope.organization_id, customer.id, person.id, email, now
+        )
         uow.customer_users.add(user)
-        uow.record(actor, Change("customer_user.created",
-                                 Target("customer_user", user.id, customer.departments),
-                                 after={"email": email, "customer_id": customer.id}),
-                   organization_id=scope.organization_id)
+        uow.record(
+            actor,
+            Change(
+                "customer_user.created",
+                Target("customer_user", user.id, customer.departments),
+                after={"email": email, "customer_id": customer.id},
+            ),
+            organization_id=scope.organization_id,
+        )
         uow.commit()
     return NewCustomerUser(user, handed_out)
 
@@ -158,7 +180,7 @@ def list_customer_users(
     with svc.uow() as uow:
         if uow.customers.get(scope, customer_id) is None:
             raise not_found("customer", customer_id)
-        return uow.customer_users.list(customer_id, page)
+        return uow.customer_users.list_page(customer_id, page)
 
 
 def remove_customer_user(svc: Services, actor: Actor, customer_id: str, user_id: str) -> None:
@@ -169,8 +191,13 @@ def remove_customer_user(svc: Services, actor: Actor, customer_id: str, user_id:
         if customer is None or user is None:
             raise not_found("customer user", user_id)
         uow.customer_users.delete(user.id)
-        uow.record(actor, Change("customer_user.removed",
-                                 Target("customer_user", user.id, customer.departments),
-                                 before={"email": user.email, "customer_id": customer.id}),
-                   organization_id=scope.organization_id)
+        uow.record(
+            actor,
+            Change(
+                "customer_user.removed",
+                Target("customer_user", user.id, customer.departments),
+                before={"email": user.email, "customer_id": customer.id},
+            ),
+            organization_id=scope.organization_id,
+        )
         uow.commit()

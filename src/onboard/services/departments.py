@@ -18,14 +18,18 @@ def create_department(svc: Services, actor: Actor, *, name: str) -> Department:
     name = require_name(name)
     with svc.uow() as uow:
         if uow.departments.get_by_name(scope.organization_id, name) is not None:
-            raise NameTaken(f"A department named {name!r} exists already.",
-                            fields={"name": "already taken"})
+            raise NameTaken(
+                f"A department named {name!r} exists already.", fields={"name": "already taken"}
+            )
         department = Department(svc.ids.new(), scope.organization_id, name, svc.clock.now())
         uow.departments.add(department)
         uow.record(
             actor,
-            Change("department.created", Target("department", department.id,
-                                                department.departments), after={"name": name}),
+            Change(
+                "department.created",
+                Target("department", department.id, department.departments),
+                after={"name": name},
+            ),
             organization_id=scope.organization_id,
         )
         uow.commit()
@@ -35,7 +39,7 @@ def create_department(svc: Services, actor: Actor, *, name: str) -> Department:
 def list_departments(svc: Services, actor: Actor, page: PageRequest) -> Page[Department]:
     scope = actor.require(Permission.READ)
     with svc.uow() as uow:
-        return uow.departments.list(scope, page)
+        return uow.departments.list_page(scope, page)
 
 
 def get_department(svc: Services, actor: Actor, department_id: str) -> Department:
@@ -56,14 +60,18 @@ def rename_department(svc: Services, actor: Actor, department_id: str, *, name: 
             raise not_found("department", department_id)
         clash = uow.departments.get_by_name(scope.organization_id, name)
         if clash is not None and clash.id != department.id:
-            raise NameTaken(f"A department named {name!r} exists already.",
-                            fields={"name": "already taken"})
+            raise NameTaken(
+                f"A department named {name!r} exists already.", fields={"name": "already taken"}
+            )
         uow.departments.rename(department.id, name)
         uow.record(
             actor,
-            Change("department.renamed", Target("department", department.id,
-                                                department.departments),
-                   before={"name": department.name}, after={"name": name}),
+            Change(
+                "department.renamed",
+                Target("department", department.id, department.departments),
+                before={"name": department.name},
+                after={"name": name},
+            ),
             organization_id=scope.organization_id,
         )
         uow.commit()
@@ -84,9 +92,11 @@ def delete_department(svc: Services, actor: Actor, department_id: str) -> None:
         uow.departments.delete(department.id)
         uow.record(
             actor,
-            Change("department.deleted", Target("department", department.id,
-                                                department.departments),
-                   before={"name": department.name}),
+            Change(
+                "department.deleted",
+                Target("department", department.id, department.departments),
+                before={"name": department.name},
+            ),
             organization_id=scope.organization_id,
         )
         uow.commit()

@@ -64,15 +64,27 @@ def add_member(
             person = Person(svc.ids.new(), email, svc.passwords.hash(secret), now)
             uow.persons.add(person)
         elif uow.members.get_for_person(scope.organization_id, person.id) is not None:
-            raise EmailTaken(f"{email} is already a member of this organization.",
-                             fields={"email": "already a member"})
-        member = Member(svc.ids.new(), scope.organization_id, person.id, email, role_set,
-                        member_departments, now)
+            raise EmailTaken(
+                f"{email} is already a member of this organization.",
+                fields={"email": "already a member"},
+            )
+        member = Member(
+            svc.ids.new(),
+            scope.organization_id,
+            person.id,
+            email,
+            role_set,
+            member_departments,
+            now,
+        )
         uow.members.add(member)
         uow.record(
             actor,
-            Change("member.created", Target("member", member.id, member.departments),
-                   after=member_snapshot(member)),
+            Change(
+                "member.created",
+                Target("member", member.id, member.departments),
+                after=member_snapshot(member),
+            ),
             organization_id=scope.organization_id,
         )
         uow.commit()
@@ -82,7 +94,7 @@ def add_member(
 def list_members(svc: Services, actor: Actor, page: PageRequest) -> Page[Member]:
     scope = actor.require(Permission.READ)
     with svc.uow() as uow:
-        return uow.members.list(scope, page)
+        return uow.members.list_page(scope, page)
 
 
 def get_member(svc: Services, actor: Actor, member_id: str) -> Member:
@@ -121,8 +133,12 @@ def update_member(
         uow.members.update(updated)
         uow.record(
             actor,
-            Change("member.updated", Target("member", member.id, updated.departments),
-                   before=member_snapshot(member), after=member_snapshot(updated)),
+            Change(
+                "member.updated",
+                Target("member", member.id, updated.departments),
+                before=member_snapshot(member),
+                after=member_snapshot(updated),
+            ),
             organization_id=scope.organization_id,
         )
         uow.commit()
@@ -140,8 +156,11 @@ def remove_member(svc: Services, actor: Actor, member_id: str) -> None:
         uow.members.delete(member.id)
         uow.record(
             actor,
-            Change("member.removed", Target("member", member.id, member.departments),
-                   before=member_snapshot(member)),
+            Change(
+                "member.removed",
+                Target("member", member.id, member.departments),
+                before=member_snapshot(member),
+            ),
             organization_id=scope.organization_id,
         )
         uow.commit()

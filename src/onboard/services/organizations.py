@@ -52,8 +52,11 @@ def init_organization(
         uow.members.add(member)
         uow.record(
             OPERATOR,
-            Change("organization.created", Target("organization", organization.id),
-                   after={"name": name}),
+            Change(
+                "organization.created",
+                Target("organization", organization.id),
+                after={"name": name},
+            ),
             organization_id=organization.id,
         )
         uow.record(

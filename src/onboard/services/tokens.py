@@ -13,7 +13,7 @@ from onboard.domain.values import digest_secret, normalize_email, require_name
 from onboard.services.common import not_found
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
 
-TOKEN_PREFIX = "onb_"
+TOKEN_PREFIX = "onb_"  # noqa: S105 - a public prefix, not a secret
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,25 @@ def _member_of(actor: Actor) -> str:
 
 def _issue(svc: Services, uow: UnitOfWork, actor: Actor, member: Member, name: str) -> NewToken:
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(svc.ids.new(), member.organization_id, member.id, require_name(name),
-                     secret[:10], svc.clock.now(), None)
+    token = ApiToken(
+        svc.ids.new(),
+        member.organization_id,
+        member.id,
+        require_name(name),
+        secret[:10],
+        svc.clock.now(),
+        None,
+    )
     uow.tokens.add(token, digest_secret(secret))
-    uow.record(actor, Change("token.created", Target("token", token.id, member.departments),
-                             after={"name": token.name, "member_id": member.id}),
-               organization_id=member.organization_id)
+    uow.record(
+        actor,
+        Change(
+            "token.created",
+            Target("token", token.id, member.departments),
+            after={"name": token.name, "member_id": member.id},
+        ),
+        organization_id=member.organization_id,
+    )
     return NewToken(token, secret)
 
 
@@ -63,15 +76,22 @@ def create_token_for(
         person = uow.persons.get_by_email(email)
         memberships = uow.members.of_person(person.id) if person else []
         if organization is not None:
-            orgs = {o.id: o for o in uow.organizations.get_many([m.organization_id
-                                                                 for m in memberships])}
-            memberships = [m for m in memberships if organization in
-                           (m.organization_id, orgs[m.organization_id].name)]
+            orgs = {
+                o.id: o
+                for o in uow.organizations.get_many([m.organization_id for m in memberships])
+            }
+            memberships = [
+                m
+                for m in memberships
+                if organization in (m.organization_id, orgs[m.organization_id].name)
+            ]
         if not memberships:
             raise not_found("member", email)
         if len(memberships) > 1:
-            raise Invalid(f"{email} belongs to several organizations; name one with --org.",
-                          fields={"organization": "required"})
+            raise Invalid(
+                f"{email} belongs to several organizations; name one with --org.",
+                fields={"organization": "required"},
+            )
         issued = _issue(svc, uow, actor, memberships[0], name)
         uow.commit()
     return issued
@@ -80,7 +100,7 @@ def create_token_for(
 def list_tokens(svc: Services, actor: Actor, page: PageRequest) -> Page[ApiToken]:
     member_id = _member_of(actor)
     with svc.uow() as uow:
-        return uow.tokens.list(member_id, page)
+        return uow.tokens.list_page(member_id, page)
 
 
 def revoke_token(svc: Services, actor: Actor, token_id: str) -> None:
@@ -90,7 +110,9 @@ def revoke_token(svc: Services, actor: Actor, token_id: str) -> None:
         if token is None:
             raise not_found("token", token_id)
         uow.tokens.delete(token.id)
-        uow.record(actor, Change("token.revoked", Target("token", token.id),
-                                 before={"name": token.name}),
-                   organization_id=token.organization_id)
+        uow.record(
+            actor,
+            Change("token.revoked", Target("token", token.id), before={"name": token.name}),
+            organization_id=token.organization_id,
+        )
         uow.commit()

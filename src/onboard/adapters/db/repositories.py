@@ -13,6 +13,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    case,
     delete,
     func,
     insert,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.scoping import visible
@@ -94,8 +96,11 @@ class SqlOrganizations:
         self.conn = conn
 
     def add(self, organization: Organization) -> None:
-        self.conn.execute(insert(t.organizations).values(
-            id=organization.id, name=organization.name, created_at=organization.created_at))
+        self.conn.execute(
+            insert(t.organizations).values(
+                id=organization.id, name=organization.name, created_at=organization.created_at
+            )
+        )
 
     def _one(self, where: ColumnElement[bool]) -> Organization | None:
         row = self.conn.execute(select(t.organizations).where(where)).first()
@@ -123,22 +128,32 @@ class SqlDepartments:
         return [Department(r.id, r.organization_id, r.name, r.created_at) for r in rows]
 
     def add(self, department: Department) -> None:
-        self.conn.execute(insert(t.departments).values(
-            id=department.id, organization_id=department.organization_id,
-            name=department.name, created_at=department.created_at))
+        self.conn.execute(
+            insert(t.departments).values(
+                id=department.id,
+                organization_id=department.organization_id,
+                name=department.name,
+                created_at=department.created_at,
+            )
+        )
 
     def get(self, scope: Scope, department_id: str) -> Department | None:
-        rows = self.conn.execute(select(t.departments).where(
-            visible(scope, t.departments), t.departments.c.id == department_id)).all()
+        rows = self.conn.execute(
+            select(t.departments).where(
+                visible(scope, t.departments), t.departments.c.id == department_id
+            )
+        ).all()
         return next(iter(self._records(rows)), None)
 
     def get_by_name(self, organization_id: str, name: str) -> Department | None:
-        rows = self.conn.execute(select(t.departments).where(
-            t.departments.c.organization_id == organization_id,
-            t.departments.c.name == name)).all()
+        rows = self.conn.execute(
+            select(t.departments).where(
+                t.departments.c.organization_id == organization_id, t.departments.c.name == name
+            )
+        ).all()
         return next(iter(self._records(rows)), None)
 
-    def list(self, scope: Scope, page: PageRequest) -> Page[Department]:
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Department]:
         query = select(t.departments).where(visible(scope, t.departments))
         return paginate(self.conn, query, t.departments.c.id, page, self._records)
 
@@ -146,14 +161,18 @@ class SqlDepartments:
         return count(self.conn, t.departments, visible(scope, t.departments))
 
     def existing_ids(self, organization_id: str, ids: frozenset[str]) -> frozenset[str]:
-        rows = self.conn.execute(select(t.departments.c.id).where(
-            t.departments.c.organization_id == organization_id,
-            t.departments.c.id.in_(sorted(ids))))
+        rows = self.conn.execute(
+            select(t.departments.c.id).where(
+                t.departments.c.organization_id == organization_id,
+                t.departments.c.id.in_(sorted(ids)),
+            )
+        )
         return frozenset(r.id for r in rows)
 
     def rename(self, department_id: str, name: str) -> None:
-        self.conn.execute(update(t.departments).where(t.departments.c.id == department_id)
-                          .values(name=name))
+        self.conn.execute(
+            update(t.departments).where(t.departments.c.id == department_id).values(name=name)
+        )
 
     def delete(self, department_id: str) -> None:
         self.conn.execute(delete(t.departments).where(t.departments.c.id == department_id))
@@ -172,9 +191,14 @@ class SqlPersons:
         self.conn = conn
 
     def add(self, person: Person) -> None:
-        self.conn.execute(insert(t.persons).values(
-            id=person.id, email=person.email, password_hash=person.password_hash,
-            created_at=person.created_at))
+        self.conn.execute(
+            insert(t.persons).values(
+                id=person.id,
+                email=person.email,
+                password_hash=person.password_hash,
+                created_at=person.created_at,
+            )
+        )
 
     def _one(self, where: ColumnElement[bool]) -> Person | None:
         row = self.conn.execute(select(t.persons).where(where)).first()
@@ -187,8 +211,9 @@ class SqlPersons:
         return self._one(t.persons.c.email == email)
 
     def set_password_hash(self, person_id: str, password_hash: str) -> None:
-        self.conn.execute(update(t.persons).where(t.persons.c.id == person_id)
-                          .values(password_hash=password_hash))
+        self.conn.execute(
+            update(t.persons).where(t.persons.c.id == person_id).values(password_hash=password_hash)
+        )
 
 
 def _roles(text: str) -> frozenset[Role]:
@@ -197,7 +222,8 @@ def _roles(text: str) -> frozenset[Role]:
 
 class SqlMembers:
     _query = select(t.members, t.persons.c.email).join(
-        t.persons, t.persons.c.id == t.members.c.person_id)
+        t.persons, t.persons.c.id == t.members.c.person_id
+    )
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -206,8 +232,15 @@ class SqlMembers:
     def _records(self, rows: Sequence[Row[Any]]) -> list[Member]:
         links = self.links.of(r.id for r in rows if not r.all_departments)
         return [
-            Member(r.id, r.organization_id, r.person_id, r.email, _roles(r.roles),
-                   None if r.all_departments else links[r.id], r.created_at)
+            Member(
+                r.id,
+                r.organization_id,
+                r.person_id,
+                r.email,
+                _roles(r.roles),
+                None if r.all_departments else links[r.id],
+                r.created_at,
+            )
             for r in rows
         ]
 
@@ -215,10 +248,16 @@ class SqlMembers:
         return next(iter(self._records(self.conn.execute(self._query.where(*where)).all())), None)
 
     def add(self, member: Member) -> None:
-        self.conn.execute(insert(t.members).values(
-            id=member.id, organization_id=member.organization_id, person_id=member.person_id,
-            roles=",".join(sorted(member.roles)), all_departments=member.departments is None,
-            created_at=member.created_at))
+        self.conn.execute(
+            insert(t.members).values(
+                id=member.id,
+                organization_id=member.organization_id,
+                person_id=member.person_id,
+                roles=",".join(sorted(member.roles)),
+                all_departments=member.departments is None,
+                created_at=member.created_at,
+            )
+        )
         self.links.replace(member.id, member.departments)
 
     def get(self, scope: Scope, member_id: str) -> Member | None:
@@ -228,10 +267,11 @@ class SqlMembers:
         return self._one(t.members.c.id == member_id)
 
     def get_for_person(self, organization_id: str, person_id: str) -> Member | None:
-        return self._one(t.members.c.organization_id == organization_id,
-                         t.members.c.person_id == person_id)
+        return self._one(
+            t.members.c.organization_id == organization_id, t.members.c.person_id == person_id
+        )
 
-    def list(self, scope: Scope, page: PageRequest) -> Page[Member]:
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Member]:
         query = self._query.where(visible(scope, t.members))
         return paginate(self.conn, query, t.members.c.id, page, self._records)
 
@@ -240,7 +280,8 @@ class SqlMembers:
 
     def all_in_organization(self, organization_id: str) -> list[Member]:
         rows = self.conn.execute(
-            self._query.where(t.members.c.organization_id == organization_id)).all()
+            self._query.where(t.members.c.organization_id == organization_id)
+        ).all()
         return self._records(rows)
 
     def of_person(self, person_id: str) -> list[Member]:
@@ -248,8 +289,13 @@ class SqlMembers:
         return self._records(rows)
 
     def update(self, member: Member) -> None:
-        self.conn.execute(update(t.members).where(t.members.c.id == member.id).values(
-            roles=",".join(sorted(member.roles)), all_departments=member.departments is None))
+        self.conn.execute(
+            update(t.members)
+            .where(t.members.c.id == member.id)
+            .values(
+                roles=",".join(sorted(member.roles)), all_departments=member.departments is None
+            )
+        )
         self.links.replace(member.id, member.departments)
 
     def delete(self, member_id: str) -> None:
@@ -263,17 +309,21 @@ class SqlCustomers:
 
     def _records(self, rows: Sequence[Row[Any]]) -> list[Customer]:
         links = self.links.of(r.id for r in rows)
-        return [Customer(r.id, r.organization_id, r.name, links[r.id], r.created_at)
-                for r in rows]
+        return [Customer(r.id, r.organization_id, r.name, links[r.id], r.created_at) for r in rows]
 
     def _one(self, *where: ColumnElement[bool]) -> Customer | None:
         rows = self.conn.execute(select(t.customers).where(*where)).all()
         return next(iter(self._records(rows)), None)
 
     def add(self, customer: Customer) -> None:
-        self.conn.execute(insert(t.customers).values(
-            id=customer.id, organization_id=customer.organization_id, name=customer.name,
-            created_at=customer.created_at))
+        self.conn.execute(
+            insert(t.customers).values(
+                id=customer.id,
+                organization_id=customer.organization_id,
+                name=customer.name,
+                created_at=customer.created_at,
+            )
+        )
         self.links.replace(customer.id, customer.departments)
 
     def get(self, scope: Scope, customer_id: str) -> Customer | None:
@@ -283,10 +333,11 @@ class SqlCustomers:
         return self._one(t.customers.c.id == customer_id)
 
     def get_by_name(self, organization_id: str, name: str) -> Customer | None:
-        return self._one(t.customers.c.organization_id == organization_id,
-                         t.customers.c.name == name)
+        return self._one(
+            t.customers.c.organization_id == organization_id, t.customers.c.name == name
+        )
 
-    def list(self, scope: Scope, page: PageRequest) -> Page[Customer]:
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Customer]:
         query = select(t.customers).where(visible(scope, t.customers))
         return paginate(self.conn, query, t.customers.c.id, page, self._records)
 
@@ -294,8 +345,9 @@ class SqlCustomers:
         return count(self.conn, t.customers, visible(scope, t.customers))
 
     def update(self, customer: Customer) -> None:
-        self.conn.execute(update(t.customers).where(t.customers.c.id == customer.id)
-                          .values(name=customer.name))
+        self.conn.execute(
+            update(t.customers).where(t.customers.c.id == customer.id).values(name=customer.name)
+        )
         self.links.replace(customer.id, customer.departments)
 
     def delete(self, customer_id: str) -> None:
@@ -304,36 +356,47 @@ class SqlCustomers:
 
 class SqlCustomerUsers:
     _query = select(t.customer_users, t.persons.c.email).join(
-        t.persons, t.persons.c.id == t.customer_users.c.person_id)
+        t.persons, t.persons.c.id == t.customer_users.c.person_id
+    )
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     @staticmethod
     def _records(rows: Sequence[Row[Any]]) -> list[CustomerUser]:
-        return [CustomerUser(r.id, r.organization_id, r.customer_id, r.person_id, r.email,
-                             r.created_at) for r in rows]
+        return [
+            CustomerUser(r.id, r.organization_id, r.customer_id, r.person_id, r.email, r.created_at)
+            for r in rows
+        ]
 
     def _one(self, *where: ColumnElement[bool]) -> CustomerUser | None:
         return next(iter(self._records(self.conn.execute(self._query.where(*where)).all())), None)
 
     def add(self, user: CustomerUser) -> None:
-        self.conn.execute(insert(t.customer_users).values(
-            id=user.id, organization_id=user.organization_id, customer_id=user.customer_id,
-            person_id=user.person_id, created_at=user.created_at))
+        self.conn.execute(
+            insert(t.customer_users).values(
+                id=user.id,
+                organization_id=user.organization_id,
+                customer_id=user.customer_id,
+                person_id=user.person_id,
+                created_at=user.created_at,
+            )
+        )
 
     def get(self, customer_id: str, user_id: str) -> CustomerUser | None:
-        return self._one(t.customer_users.c.customer_id == customer_id,
-                         t.customer_users.c.id == user_id)
+        return self._one(
+            t.customer_users.c.customer_id == customer_id, t.customer_users.c.id == user_id
+        )
 
     def get_unscoped(self, user_id: str) -> CustomerUser | None:
         return self._one(t.customer_users.c.id == user_id)
 
     def get_for_person(self, customer_id: str, person_id: str) -> CustomerUser | None:
-        return self._one(t.customer_users.c.customer_id == customer_id,
-                         t.customer_users.c.person_id == person_id)
+        return self._one(
+            t.customer_users.c.customer_id == customer_id, t.customer_users.c.person_id == person_id
+        )
 
-    def list(self, customer_id: str, page: PageRequest) -> Page[CustomerUser]:
+    def list_page(self, customer_id: str, page: PageRequest) -> Page[CustomerUser]:
         query = self._query.where(t.customer_users.c.customer_id == customer_id)
         return paginate(self.conn, query, t.customer_users.c.id, page, self._records)
 
@@ -351,23 +414,35 @@ class SqlTokens:
 
     @staticmethod
     def _records(rows: Sequence[Row[Any]]) -> list[ApiToken]:
-        return [ApiToken(r.id, r.organization_id, r.member_id, r.name, r.prefix, r.created_at,
-                         r.last_used_at) for r in rows]
+        return [
+            ApiToken(
+                r.id, r.organization_id, r.member_id, r.name, r.prefix, r.created_at, r.last_used_at
+            )
+            for r in rows
+        ]
 
     def _one(self, *where: ColumnElement[bool]) -> ApiToken | None:
         rows = self.conn.execute(select(t.api_tokens).where(*where)).all()
         return next(iter(self._records(rows)), None)
 
     def add(self, token: ApiToken, token_hash: str) -> None:
-        self.conn.execute(insert(t.api_tokens).values(
-            id=token.id, organization_id=token.organization_id, member_id=token.member_id,
-            name=token.name, prefix=token.prefix, token_hash=token_hash,
-            created_at=token.created_at, last_used_at=None))
+        self.conn.execute(
+            insert(t.api_tokens).values(
+                id=token.id,
+                organization_id=token.organization_id,
+                member_id=token.member_id,
+                name=token.name,
+                prefix=token.prefix,
+                token_hash=token_hash,
+                created_at=token.created_at,
+                last_used_at=None,
+            )
+        )
 
     def get(self, member_id: str, token_id: str) -> ApiToken | None:
         return self._one(t.api_tokens.c.member_id == member_id, t.api_tokens.c.id == token_id)
 
-    def list(self, member_id: str, page: PageRequest) -> Page[ApiToken]:
+    def list_page(self, member_id: str, page: PageRequest) -> Page[ApiToken]:
         query = select(t.api_tokens).where(t.api_tokens.c.member_id == member_id)
         return paginate(self.conn, query, t.api_tokens.c.id, page, self._records)
 
@@ -375,8 +450,9 @@ class SqlTokens:
         return self._one(t.api_tokens.c.token_hash == token_hash)
 
     def touch(self, token_id: str, at: datetime) -> None:
-        self.conn.execute(update(t.api_tokens).where(t.api_tokens.c.id == token_id)
-                          .values(last_used_at=at))
+        self.conn.execute(
+            update(t.api_tokens).where(t.api_tokens.c.id == token_id).values(last_used_at=at)
+        )
 
     def delete(self, token_id: str) -> None:
         self.conn.execute(delete(t.api_tokens).where(t.api_tokens.c.id == token_id))
@@ -387,24 +463,36 @@ class SqlSessions:
         self.conn = conn
 
     def add(self, session: WebSession, token_hash: str, created_at: datetime) -> None:
-        self.conn.execute(insert(t.web_sessions).values(
-            id=session.id, token_hash=token_hash, person_id=session.person_id,
-            member_id=session.member_id, customer_user_id=session.customer_user_id,
-            created_at=created_at, expires_at=session.expires_at))
+        self.conn.execute(
+            insert(t.web_sessions).values(
+                id=session.id,
+                token_hash=token_hash,
+                person_id=session.person_id,
+                member_id=session.member_id,
+                customer_user_id=session.customer_user_id,
+                created_at=created_at,
+                expires_at=session.expires_at,
+            )
+        )
 
     def find_by_hash(self, token_hash: str) -> WebSession | None:
         row = self.conn.execute(
-            select(t.web_sessions).where(t.web_sessions.c.token_hash == token_hash)).first()
+            select(t.web_sessions).where(t.web_sessions.c.token_hash == token_hash)
+        ).first()
         if row is None:
             return None
-        return WebSession(row.id, row.person_id, row.member_id, row.customer_user_id,
-                          row.expires_at)
+        return WebSession(
+            row.id, row.person_id, row.member_id, row.customer_user_id, row.expires_at
+        )
 
     def set_context(
         self, session_id: str, *, member_id: str | None, customer_user_id: str | None
     ) -> None:
-        self.conn.execute(update(t.web_sessions).where(t.web_sessions.c.id == session_id)
-                          .values(member_id=member_id, customer_user_id=customer_user_id))
+        self.conn.execute(
+            update(t.web_sessions)
+            .where(t.web_sessions.c.id == session_id)
+            .values(member_id=member_id, customer_user_id=customer_user_id)
+        )
 
     def delete(self, session_id: str) -> None:
         self.conn.execute(delete(t.web_sessions).where(t.web_sessions.c.id == session_id))
@@ -418,33 +506,32 @@ class SqlSessions:
 
 
 class SqlRateLimits:
-    """Fixed-window counters in the database, so every server process shares them."""
+    """Fixed-window counters in the database, so every server process shares them. A hit is
+    one atomic upsert, so concurrent attempts are all counted."""
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-
-    def _current(self, key: str, now: datetime, window_seconds: int) -> tuple[bool, int]:
-        row = self.conn.execute(select(t.rate_limits).where(t.rate_limits.c.key == key)
-                                .with_for_update()).first()
-        if row is None:
-            return False, 0
-        if now - row.window_start >= timedelta(seconds=window_seconds):
-            return True, 0
-        return True, int(row.hits)
+        dialect = conn.dialect.name
+        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
 
     def count(self, key: str, *, now: datetime, window_seconds: int) -> int:
-        return self._current(key, now, window_seconds)[1]
+        row = self.conn.execute(select(t.rate_limits).where(t.rate_limits.c.key == key)).first()
+        if row is None or now - row.window_start >= timedelta(seconds=window_seconds):
+            return 0
+        return int(row.hits)
 
     def hit(self, key: str, *, now: datetime, window_seconds: int) -> int:
-        exists, hits = self._current(key, now, window_seconds)
-        if not exists:
-            self.conn.execute(insert(t.rate_limits).values(key=key, window_start=now, hits=1))
-            return 1
-        values: dict[str, Any] = {"hits": hits + 1}
-        if hits == 0:
-            values["window_start"] = now
-        self.conn.execute(update(t.rate_limits).where(t.rate_limits.c.key == key).values(values))
-        return hits + 1
+        table = t.rate_limits
+        expired = table.c.window_start <= now - timedelta(seconds=window_seconds)
+        values = self._insert(table).values(key=key, window_start=now, hits=1)
+        statement = values.on_conflict_do_update(
+            index_elements=[table.c.key],
+            set_={
+                "hits": case((expired, 1), else_=table.c.hits + 1),
+                "window_start": case((expired, now), else_=table.c.window_start),
+            },
+        ).returning(table.c.hits)
+        return int(self.conn.execute(statement).scalar_one())
 
     def reset(self, key: str) -> None:
         self.conn.execute(delete(t.rate_limits).where(t.rate_limits.c.key == key))
@@ -458,32 +545,59 @@ class SqlAudit:
     def _records(self, rows: Sequence[Row[Any]]) -> list[AuditEntry]:
         links = self.links.of(r.id for r in rows)
         return [
-            AuditEntry(r.id, r.organization_id, r.at, r.actor_kind, r.actor_id, r.actor_label,
-                       r.action, r.target_type, r.target_id, r.before, r.after, r.source_ip,
-                       links[r.id] or None)
+            AuditEntry(
+                r.id,
+                r.organization_id,
+                r.at,
+                r.actor_kind,
+                r.actor_id,
+                r.actor_label,
+                r.action,
+                r.target_type,
+                r.target_id,
+                r.before,
+                r.after,
+                r.source_ip,
+                links[r.id] or None,
+            )
             for r in rows
         ]
 
     def add(self, entry: AuditEntry) -> None:
-        self.conn.execute(insert(t.audit_entries).values(
-            id=entry.id, organization_id=entry.organization_id, at=entry.at,
-            actor_kind=entry.actor_kind, actor_id=entry.actor_id, actor_label=entry.actor_label,
-            action=entry.action, target_type=entry.target_type, target_id=entry.target_id,
-            before=entry.before, after=entry.after, source_ip=entry.source_ip))
+        self.conn.execute(
+            insert(t.audit_entries).values(
+                id=entry.id,
+                organization_id=entry.organization_id,
+                at=entry.at,
+                actor_kind=entry.actor_kind,
+                actor_id=entry.actor_id,
+                actor_label=entry.actor_label,
+                action=entry.action,
+                target_type=entry.target_type,
+                target_id=entry.target_id,
+                before=entry.before,
+                after=entry.after,
+                source_ip=entry.source_ip,
+            )
+        )
         self.links.replace(entry.id, entry.departments)
 
-    def list(self, scope: Scope, filters: AuditFilter, page: PageRequest) -> Page[AuditEntry]:
+    def list_page(self, scope: Scope, filters: AuditFilter, page: PageRequest) -> Page[AuditEntry]:
         c = t.audit_entries.c
         query = select(t.audit_entries).where(visible(scope, t.audit_entries))
         if filters.action:
-            query = query.where(or_(c.action == filters.action,
-                                    c.action.startswith(filters.action.rstrip(".") + ".")))
+            query = query.where(
+                or_(
+                    c.action == filters.action,
+                    c.action.startswith(filters.action.rstrip(".") + "."),
+                )
+            )
         if filters.target:
-            query = query.where(or_(c.target_id == filters.target,
-                                    c.target_type == filters.target))
+            query = query.where(or_(c.target_id == filters.target, c.target_type == filters.target))
         if filters.actor:
-            query = query.where(or_(c.actor_id == filters.actor,
-                                    c.actor_label.startswith(filters.actor)))
+            query = query.where(
+                or_(c.actor_id == filters.actor, c.actor_label.startswith(filters.actor))
+            )
         if filters.since:
             query = query.where(c.at >= filters.since)
         if filters.until:

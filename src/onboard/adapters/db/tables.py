@@ -40,7 +40,9 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
 
 metadata = MetaData(
     naming_convention={
@@ -69,8 +71,9 @@ departments = Table(
     "departments",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("name", String(200), nullable=False),
     _created_at(),
     UniqueConstraint("organization_id", "name"),
@@ -89,10 +92,12 @@ members = Table(
     "members",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
-           nullable=False),
-    Column("person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("roles", String(200), nullable=False),
     Column("all_departments", Boolean, nullable=False),
     _created_at(),
@@ -103,16 +108,16 @@ member_departments = Table(
     "member_departments",
     metadata,
     Column("member_id", ID, ForeignKey("members.id", ondelete="CASCADE"), primary_key=True),
-    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True,
-           index=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
 )
 
 customers = Table(
     "customers",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("name", String(200), nullable=False),
     _created_at(),
     UniqueConstraint("organization_id", "name"),
@@ -122,19 +127,20 @@ customer_departments = Table(
     "customer_departments",
     metadata,
     Column("customer_id", ID, ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True),
-    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True,
-           index=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
 )
 
 customer_users = Table(
     "customer_users",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
-           nullable=False),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
     Column("customer_id", ID, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False),
-    Column("person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     _created_at(),
     UniqueConstraint("customer_id", "person_id"),
 )
@@ -143,10 +149,12 @@ api_tokens = Table(
     "api_tokens",
     metadata,
     Column("id", ID, primary_key=True),
-    Column("organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"),
-           nullable=False),
-    Column("member_id", ID, ForeignKey("members.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "member_id", ID, ForeignKey("members.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("name", String(200), nullable=False),
     Column("prefix", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
@@ -159,8 +167,9 @@ web_sessions = Table(
     metadata,
     Column("id", ID, primary_key=True),
     Column("token_hash", String(64), nullable=False, unique=True),
-    Column("person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "person_id", ID, ForeignKey("persons.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("member_id", ID, ForeignKey("members.id", ondelete="CASCADE")),
     Column("customer_user_id", ID, ForeignKey("customer_users.id", ondelete="CASCADE")),
     _created_at(),

@@ -14,12 +14,24 @@ from onboard.domain.access import Actor
 from onboard.domain.audit import AuditEntry, Change
 from onboard.domain.clock import Clock
 from onboard.domain.errors import Conflict
+from onboard.services import ports
 from onboard.services.ports import Ids
 
 
 class SqlUnitOfWork:
     """Opens a transaction on enter; commit() commits it; leaving without commit rolls back.
     A constraint violation surfaces as the domain's Conflict."""
+
+    organizations: ports.OrganizationRepository
+    departments: ports.DepartmentRepository
+    persons: ports.PersonRepository
+    members: ports.MemberRepository
+    customers: ports.CustomerRepository
+    customer_users: ports.CustomerUserRepository
+    tokens: ports.TokenRepository
+    sessions: ports.SessionRepository
+    rate_limits: ports.RateLimitRepository
+    audit: ports.AuditRepository
 
     def __init__(self, engine: Engine, clock: Clock, ids: Ids) -> None:
         self._engine = engine
@@ -40,7 +52,8 @@ class SqlUnitOfWork:
         self.tokens = r.SqlTokens(conn)
         self.sessions = r.SqlSessions(conn)
         self.rate_limits = r.SqlRateLimits(conn)
-        self.audit = r.SqlAudit(conn)
+        self._audit = r.SqlAudit(conn)
+        self.audit = self._audit
         return self
 
     def __exit__(
@@ -86,17 +99,19 @@ class SqlUnitOfWork:
             source_ip=actor.source_ip,
             departments=change.target.departments,
         )
-        self.audit.add(entry)
-        self._conn.execute(insert(t.outbox_events).values(
-            id=self._ids.new(),
-            organization_id=organization_id,
-            type=change.action,
-            occurred_at=now,
-            payload={
-                "target": {"type": change.target.type, "id": change.target.id},
-                "actor": {"kind": actor.kind.value, "id": actor.id},
-                "before": change.before,
-                "after": change.after,
-            },
-            published_at=None,
-        ))
+        self._audit.add(entry)
+        self._conn.execute(
+            insert(t.outbox_events).values(
+                id=self._ids.new(),
+                organization_id=organization_id,
+                type=change.action,
+                occurred_at=now,
+                payload={
+                    "target": {"type": change.target.type, "id": change.target.id},
+                    "actor": {"kind": actor.kind.value, "id": actor.id},
+                    "before": change.before,
+                    "after": change.after,
+                },
+                published_at=None,
+            )
+        )

@@ -22,15 +22,36 @@ from onboard.services.ports import AuditFilter, PageRequest, Services
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
-CSV_COLUMNS = ["id", "at", "actor_kind", "actor_id", "actor_label", "action", "target_type",
-               "target_id", "before", "after", "source_ip"]
+CSV_COLUMNS = [
+    "id",
+    "at",
+    "actor_kind",
+    "actor_id",
+    "actor_label",
+    "action",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "source_ip",
+]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
 def _csv_row(e: AuditEntry) -> list[str]:
-    return [e.id, e.at.isoformat(), e.actor_kind, e.actor_id or "", e.actor_label, e.action,
-            e.target_type, e.target_id, json.dumps(e.before) if e.before is not None else "",
-            json.dumps(e.after) if e.after is not None else "", e.source_ip or ""]
+    return [
+        e.id,
+        e.at.isoformat(),
+        e.actor_kind,
+        e.actor_id or "",
+        e.actor_label,
+        e.action,
+        e.target_type,
+        e.target_id,
+        json.dumps(e.before) if e.before is not None else "",
+        json.dumps(e.after) if e.after is not None else "",
+        e.source_ip or "",
+    ]
 
 
 def _csv_lines(svc: Services, actor: Actor, filters: AuditFilter) -> Iterator[str]:
@@ -65,12 +86,13 @@ def list_(
     actor_filter: Annotated[str | None, Query(alias="actor", max_length=200)] = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    format: Literal["json", "csv"] = "json",  # noqa: A002 - the API's parameter name
+    format: Literal["json", "csv"] = "json",
 ) -> s.PageOf[s.AuditEntryPublic] | StreamingResponse:
     """Newest first. ``action`` matches an action or its prefix (``member`` finds
     ``member.created``); ``target`` a target id or type; ``actor`` an actor id or email."""
-    filters = AuditFilter(action=action, target=target, actor=actor_filter,
-                          since=_aware(since), until=_aware(until))
+    filters = AuditFilter(
+        action=action, target=target, actor=actor_filter, since=_aware(since), until=_aware(until)
+    )
     if format == "csv":
         list_audit(svc, actor, filters, PageRequest(None, 1))  # permission check before streaming
         return StreamingResponse(
@@ -79,8 +101,9 @@ def list_(
             headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
         )
     page = list_audit(svc, actor, filters, paging)
-    return s.PageOf(items=[present.audit_entry(e) for e in page.items],
-                    next_cursor=next_cursor(page))
+    return s.PageOf(
+        items=[present.audit_entry(e) for e in page.items], next_cursor=next_cursor(page)
+    )
 
 
 def _aware(moment: datetime | None) -> datetime | None:

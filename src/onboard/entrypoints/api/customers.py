@@ -15,14 +15,14 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 @router.post("", status_code=201, response_model=s.CustomerPublic)
 def create(body: s.CustomerCreate, svc: Svc, actor: CurrentActor) -> s.CustomerPublic:
     return present.customer(
-        customers.create_customer(svc, actor, name=body.name, departments=body.departments))
+        customers.create_customer(svc, actor, name=body.name, departments=body.departments)
+    )
 
 
 @router.get("", response_model=s.PageOf[s.CustomerPublic])
 def list_(svc: Svc, actor: CurrentActor, paging: Paging) -> s.PageOf[s.CustomerPublic]:
     page = customers.list_customers(svc, actor, paging)
-    return s.PageOf(items=[present.customer(c) for c in page.items],
-                    next_cursor=next_cursor(page))
+    return s.PageOf(items=[present.customer(c) for c in page.items], next_cursor=next_cursor(page))
 
 
 @router.get("/{customer_id}", response_model=s.CustomerPublic)
@@ -34,9 +34,16 @@ def get(customer_id: str, svc: Svc, actor: CurrentActor) -> s.CustomerPublic:
 def update(
     customer_id: str, body: s.CustomerUpdate, svc: Svc, actor: CurrentActor
 ) -> s.CustomerPublic:
-    return present.customer(customers.update_customer(
-        svc, actor, customer_id, name=body.name, departments=body.departments,
-        change_departments="departments" in body.model_fields_set))
+    return present.customer(
+        customers.update_customer(
+            svc,
+            actor,
+            customer_id,
+            name=body.name,
+            departments=body.departments,
+            change_departments="departments" in body.model_fields_set,
+        )
+    )
 
 
 @router.delete("/{customer_id}", status_code=204)
@@ -49,8 +56,9 @@ def delete(customer_id: str, svc: Svc, actor: CurrentActor) -> Response:
 def add_user(
     customer_id: str, body: s.CustomerUserCreate, svc: Svc, actor: CurrentActor
 ) -> s.CustomerUserPublic:
-    added = customers.add_customer_user(svc, actor, customer_id, email=body.email,
-                                        password=body.password)
+    added = customers.add_customer_user(
+        svc, actor, customer_id, email=body.email, password=body.password
+    )
     return present.customer_user(added.user, added.one_time_password)
 
 
@@ -59,8 +67,9 @@ def list_users(
     customer_id: str, svc: Svc, actor: CurrentActor, paging: Paging
 ) -> s.PageOf[s.CustomerUserPublic]:
     page = customers.list_customer_users(svc, actor, customer_id, paging)
-    return s.PageOf(items=[present.customer_user(u) for u in page.items],
-                    next_cursor=next_cursor(page))
+    return s.PageOf(
+        items=[present.customer_user(u) for u in page.items], next_cursor=next_cursor(page)
+    )
 
 
 @router.delete("/{customer_id}/users/{user_id}", status_code=204)

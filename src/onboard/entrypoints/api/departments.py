@@ -20,8 +20,9 @@ def create(body: s.DepartmentCreate, svc: Svc, actor: CurrentActor) -> s.Departm
 @router.get("", response_model=s.PageOf[s.DepartmentPublic])
 def list_(svc: Svc, actor: CurrentActor, paging: Paging) -> s.PageOf[s.DepartmentPublic]:
     page = departments.list_departments(svc, actor, paging)
-    return s.PageOf(items=[present.department(d) for d in page.items],
-                    next_cursor=next_cursor(page))
+    return s.PageOf(
+        items=[present.department(d) for d in page.items], next_cursor=next_cursor(page)
+    )
 
 
 @router.get("/{department_id}", response_model=s.DepartmentPublic)
@@ -34,7 +35,8 @@ def rename(
     department_id: str, body: s.DepartmentUpdate, svc: Svc, actor: CurrentActor
 ) -> s.DepartmentPublic:
     return present.department(
-        departments.rename_department(svc, actor, department_id, name=body.name))
+        departments.rename_department(svc, actor, department_id, name=body.name)
+    )
 
 
 @router.delete("/{department_id}", status_code=204)

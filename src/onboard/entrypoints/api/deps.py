@@ -49,8 +49,9 @@ def encode_cursor(after: str | None) -> str | None:
 
 
 def _page(
-    cursor: Annotated[str | None, Query(max_length=200, description="next_cursor of the "
-                                        "previous page")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=200, description="next_cursor of the previous page")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageRequest:
     if cursor is None:
@@ -59,11 +60,13 @@ def _page(
         padded = cursor + "=" * (-len(cursor) % 4)
         after = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
     except (ValueError, binascii.Error, UnicodeError):
-        raise Invalid("The cursor is not one this API gave out.",
-                      fields={"cursor": "invalid cursor"}) from None
+        raise Invalid(
+            "The cursor is not one this API gave out.", fields={"cursor": "invalid cursor"}
+        ) from None
     if not after.isalnum() or len(after) > 64:
-        raise Invalid("The cursor is not one this API gave out.",
-                      fields={"cursor": "invalid cursor"})
+        raise Invalid(
+            "The cursor is not one this API gave out.", fields={"cursor": "invalid cursor"}
+        )
     return PageRequest(after, limit)
 
 

@@ -80,8 +80,9 @@ def domain_problem(error: DomainError) -> JSONResponse:
     if isinstance(error, Unauthenticated):
         headers = {"WWW-Authenticate": "Bearer"}
     errors = [{"field": f, "message": m} for f, m in error.fields.items()]
-    return problem(status_of(error), error.code, error.title, error.detail, errors=errors,
-                   headers=headers)
+    return problem(
+        status_of(error), error.code, error.title, error.detail, errors=errors, headers=headers
+    )
 
 
 def _field_name(location: tuple[Any, ...]) -> str:
@@ -98,20 +99,30 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
-                  for e in exc.errors()]
-        return problem(422, "invalid", "Invalid input", "The request is not valid.",
-                       errors=errors)
+        errors = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
+            for e in exc.errors()
+        ]
+        return problem(422, "invalid", "Invalid input", "The request is not valid.", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         headers = dict(exc.headers) if exc.headers else None
-        return problem(exc.status_code, code, code.replace("_", " ").capitalize(),
-                       str(exc.detail), headers=headers)
+        return problem(
+            exc.status_code,
+            code,
+            code.replace("_", " ").capitalize(),
+            str(exc.detail),
+            headers=headers,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(500, "internal_error", "Internal error",
-                       "Something went wrong on our side; it has been logged.")
+        return problem(
+            500,
+            "internal_error",
+            "Internal error",
+            "Something went wrong on our side; it has been logged.",
+        )

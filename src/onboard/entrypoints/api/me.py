@@ -21,6 +21,6 @@ def me(svc: Svc, actor: CurrentActor) -> s.MePublic:
         id=member.id,
         email=member.email,
         organization=s.OrganizationRef(id=organization.id, name=organization.name),
-        roles=sorted(r.value for r in member.roles),  # type: ignore[misc]
+        roles=sorted(r.value for r in member.roles),
         departments=departments_of(member.departments),
     )

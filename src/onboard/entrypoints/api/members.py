@@ -14,8 +14,14 @@ router = APIRouter(prefix="/members", tags=["members"])
 
 @router.post("", status_code=201, response_model=s.MemberPublic)
 def create(body: s.MemberCreate, svc: Svc, actor: CurrentActor) -> s.MemberPublic:
-    added = members.add_member(svc, actor, email=body.email, roles=list(body.roles),
-                               departments=body.departments, password=body.password)
+    added = members.add_member(
+        svc,
+        actor,
+        email=body.email,
+        roles=list(body.roles),
+        departments=body.departments,
+        password=body.password,
+    )
     return present.member(added.member, added.one_time_password)
 
 
@@ -33,7 +39,9 @@ def get(member_id: str, svc: Svc, actor: CurrentActor) -> s.MemberPublic:
 @router.patch("/{member_id}", response_model=s.MemberPublic)
 def update(member_id: str, body: s.MemberUpdate, svc: Svc, actor: CurrentActor) -> s.MemberPublic:
     updated = members.update_member(
-        svc, actor, member_id,
+        svc,
+        actor,
+        member_id,
         roles=list(body.roles) if body.roles is not None else None,
         departments=body.departments,
         change_departments="departments" in body.model_fields_set,

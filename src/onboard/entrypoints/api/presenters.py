@@ -19,7 +19,7 @@ def member(m: Member, one_time_password: str | None = None) -> s.MemberPublic:
     return s.MemberPublic(
         id=m.id,
         email=m.email,
-        roles=sorted(r.value for r in m.roles),  # type: ignore[misc]
+        roles=sorted(r.value for r in m.roles),
         departments=departments_of(m.departments),
         created_at=m.created_at,
         one_time_password=one_time_password,
@@ -27,18 +27,25 @@ def member(m: Member, one_time_password: str | None = None) -> s.MemberPublic:
 
 
 def token(t: ApiToken) -> s.TokenPublic:
-    return s.TokenPublic(id=t.id, name=t.name, prefix=t.prefix, created_at=t.created_at,
-                         last_used_at=t.last_used_at)
+    return s.TokenPublic(
+        id=t.id, name=t.name, prefix=t.prefix, created_at=t.created_at, last_used_at=t.last_used_at
+    )
 
 
 def customer(c: Customer) -> s.CustomerPublic:
-    return s.CustomerPublic(id=c.id, name=c.name, departments=sorted(c.departments or ()),
-                            created_at=c.created_at)
+    return s.CustomerPublic(
+        id=c.id, name=c.name, departments=sorted(c.departments or ()), created_at=c.created_at
+    )
 
 
 def customer_user(u: CustomerUser, one_time_password: str | None = None) -> s.CustomerUserPublic:
-    return s.CustomerUserPublic(id=u.id, customer_id=u.customer_id, email=u.email,
-                                created_at=u.created_at, one_time_password=one_time_password)
+    return s.CustomerUserPublic(
+        id=u.id,
+        customer_id=u.customer_id,
+        email=u.email,
+        created_at=u.created_at,
+        one_time_password=one_time_password,
+    )
 
 
 def audit_entry(e: AuditEntry) -> s.AuditEntryPublic:

@@ -1,0 +1,89 @@
+"""Identifiers, emails, names and passwords (SPEC §5: ids are opaque strings)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from onboard.domain.errors import Invalid
+from onboard.domain.values import (
+    CROCKFORD,
+    check_password,
+    crockford32,
+    digest_secret,
+    new_id,
+    normalize_email,
+    require_name,
+)
+
+MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+
+
+def test_ids_are_26_crockford_characters() -> None:
+    ident = new_id(MOMENT, bytes(range(10)))
+    assert len(ident) == 26
+    assert set(ident) <= set(CROCKFORD)
+
+
+@given(
+    st.binary(min_size=10, max_size=10),
+    st.binary(min_size=10, max_size=10),
+    st.integers(min_value=1, max_value=10**9),
+)
+def test_a_later_id_sorts_after_an_earlier_one_whatever_the_entropy(
+    first: bytes, second: bytes, millis: int
+) -> None:
+    earlier = new_id(MOMENT, first)
+    later = new_id(MOMENT + timedelta(milliseconds=millis), second)
+    assert earlier < later
+
+
+def test_crockford_encoding_has_no_ambiguous_letters() -> None:
+    encoded = crockford32(b"\xff" * 10 + b"\x00" * 5)
+    assert not set(encoded) & set("ILOU")
+
+
+def test_emails_are_trimmed_and_lowercased() -> None:
+    assert normalize_email("  Ada@Example.COM ") == "ada@example.com"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "ada",
+        "ada@",
+        "@example.com",
+        "a b@example.com",
+        "ada@example",
+        "x" * 250 + "@example.com",
+    ],
+)
+def test_malformed_emails_are_refused_with_a_field_error(raw: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        normalize_email(raw)
+    assert caught.value.fields == {"email": "not a valid email"}
+
+
+def test_names_are_trimmed_and_must_not_be_empty_or_huge() -> None:
+    assert require_name("  North   side ") == "North side"
+    with pytest.raises(Invalid):
+        require_name("   ")
+    with pytest.raises(Invalid):
+        require_name("x" * 201)
+
+
+def test_short_passwords_are_refused() -> None:
+    with pytest.raises(Invalid):
+        check_password("short")
+    assert check_password("long enough password") == "long enough password"
+
+
+def test_secret_digests_are_stable_and_do_not_contain_the_secret() -> None:
+    digest = digest_secret("onb_secret")
+    assert digest == digest_secret("onb_secret")
+    assert "secret" not in digest
+    assert len(digest) == 64
