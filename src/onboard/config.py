@@ -43,8 +43,9 @@ class Settings(BaseSettings):
         "is generated once into var/secret_key when absent; required in production.",
     )
     public_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="Base URL people and devices reach; code URLs are built from it.",
+        "",
+        description="Base URL people and devices reach; code URLs are built from it. "
+        "Default: http://HOST:PORT.",
     )
     host: str = Field("127.0.0.1", description="Address `onboard serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `onboard serve` listens on.")
@@ -66,6 +67,9 @@ class Settings(BaseSettings):
         if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be one of debug, info, warning, error")
         self.log_level = self.log_level.lower()
+        if not self.public_url:
+            host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host  # noqa: S104
+            self.public_url = f"http://{host}:{self.port}"
         self.public_url = self.public_url.rstrip("/")
         return self
 

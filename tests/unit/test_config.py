@@ -56,3 +56,10 @@ def test_secrets_and_database_passwords_are_masked(tmp_path: Path) -> None:
 def test_an_invalid_port_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError):
         get_settings(var_dir=tmp_path, port=70000)
+
+
+def test_the_public_url_follows_the_port_unless_set(tmp_path: Path) -> None:
+    assert get_settings(var_dir=tmp_path, port=8765).public_url == "http://127.0.0.1:8765"
+    assert get_settings(var_dir=tmp_path, host="0.0.0.0").public_url == "http://127.0.0.1:8000"
+    explicit = get_settings(var_dir=tmp_path, port=8765, public_url="https://x.example.com")
+    assert explicit.public_url == "https://x.example.com"
