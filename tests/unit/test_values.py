@@ -87,3 +87,14 @@ def test_secret_digests_are_stable_and_do_not_contain_the_secret() -> None:
     assert digest == digest_secret("onb_secret")
     assert "secret" not in digest
     assert len(digest) == 64
+
+
+@pytest.mark.parametrize("raw", ["North\x00", "a\x07b", "\x1b[31mred"])
+def test_names_with_control_characters_are_refused(raw: str) -> None:
+    with pytest.raises(Invalid):
+        require_name(raw)
+
+
+def test_emails_with_control_characters_are_refused() -> None:
+    with pytest.raises(Invalid):
+        normalize_email("ada\x00@example.com")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from datetime import datetime
 
 from onboard.domain.errors import Invalid
@@ -11,7 +12,7 @@ from onboard.domain.errors import Invalid
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 ID_LENGTH = 26
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]{2,}$")
+_EMAIL = re.compile(r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]+\.[^@\s.\x00-\x1f\x7f]{2,}$")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
 MAX_NAME_LENGTH = 200
@@ -45,8 +46,14 @@ def normalize_email(raw: str) -> str:
 
 
 def require_name(raw: str, *, field: str = "name") -> str:
-    """A display name: trimmed, 1 to 200 printable characters."""
+    """A display name: trimmed, 1 to 200 characters, none of them control characters
+    (which PostgreSQL text cannot always hold, and no one can see)."""
     name = " ".join(raw.split())
+    if any(unicodedata.category(char) == "Cc" for char in name):
+        raise Invalid(
+            f"The {field} must not contain control characters.",
+            fields={field: "no control characters"},
+        )
     if not name:
         raise Invalid(f"The {field} must not be empty.", fields={field: "required"})
     if len(name) > MAX_NAME_LENGTH:
