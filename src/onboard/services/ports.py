@@ -159,7 +159,9 @@ class RateLimitRepository(Protocol):
 
 
 class AuditRepository(Protocol):
-    def list_page(self, scope: Scope, filters: AuditFilter, page: PageRequest) -> Page[AuditEntry]: ...
+    def list_page(
+        self, scope: Scope, filters: AuditFilter, page: PageRequest
+    ) -> Page[AuditEntry]: ...
     def count(self, scope: Scope) -> int: ...
 
 

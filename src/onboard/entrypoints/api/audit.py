@@ -14,9 +14,11 @@ from fastapi.responses import StreamingResponse
 
 from onboard.domain.access import Actor
 from onboard.domain.audit import AuditEntry
+from onboard.domain.errors import Invalid
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, Svc, next_cursor
+from onboard.entrypoints.api.schemas import NO_NUL
 from onboard.services.audit import list_audit
 from onboard.services.ports import AuditFilter, PageRequest, Services
 
@@ -35,7 +37,7 @@ CSV_COLUMNS = [
     "after",
     "source_ip",
 ]
-Filter = Annotated[str | None, Query(max_length=200)]
+Filter = Annotated[str | None, Query(max_length=200, pattern=NO_NUL)]
 
 
 def _csv_row(e: AuditEntry) -> list[str]:
@@ -83,7 +85,9 @@ def list_(
     paging: Paging,
     action: Filter = None,
     target: Filter = None,
-    actor_filter: Annotated[str | None, Query(alias="actor", max_length=200)] = None,
+    actor_filter: Annotated[
+        str | None, Query(alias="actor", max_length=200, pattern=NO_NUL)
+    ] = None,
     since: datetime | None = None,
     until: datetime | None = None,
     format: Literal["json", "csv"] = "json",
@@ -91,7 +95,11 @@ def list_(
     """Newest first. ``action`` matches an action or its prefix (``member`` finds
     ``member.created``); ``target`` a target id or type; ``actor`` an actor id or email."""
     filters = AuditFilter(
-        action=action, target=target, actor=actor_filter, since=_aware(since), until=_aware(until)
+        action=action,
+        target=target,
+        actor=actor_filter,
+        since=_aware(since, "since"),
+        until=_aware(until, "until"),
     )
     if format == "csv":
         list_audit(svc, actor, filters, PageRequest(None, 1))  # permission check before streaming
@@ -106,7 +114,15 @@ def list_(
     )
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def _aware(moment: datetime | None, field: str) -> datetime | None:
+    """The moment in UTC; a time without zone is taken as UTC."""
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise Invalid(
+            f"The {field} time is out of range.", fields={field: "out of range"}
+        ) from None

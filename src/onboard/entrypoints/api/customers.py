@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
-from onboard.entrypoints.api.deps import CurrentActor, Paging, Svc, next_cursor
+from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
 from onboard.services import customers
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -26,13 +26,13 @@ def list_(svc: Svc, actor: CurrentActor, paging: Paging) -> s.PageOf[s.CustomerP
 
 
 @router.get("/{customer_id}", response_model=s.CustomerPublic)
-def get(customer_id: str, svc: Svc, actor: CurrentActor) -> s.CustomerPublic:
+def get(customer_id: PathId, svc: Svc, actor: CurrentActor) -> s.CustomerPublic:
     return present.customer(customers.get_customer(svc, actor, customer_id))
 
 
 @router.patch("/{customer_id}", response_model=s.CustomerPublic)
 def update(
-    customer_id: str, body: s.CustomerUpdate, svc: Svc, actor: CurrentActor
+    customer_id: PathId, body: s.CustomerUpdate, svc: Svc, actor: CurrentActor
 ) -> s.CustomerPublic:
     return present.customer(
         customers.update_customer(
@@ -47,14 +47,14 @@ def update(
 
 
 @router.delete("/{customer_id}", status_code=204)
-def delete(customer_id: str, svc: Svc, actor: CurrentActor) -> Response:
+def delete(customer_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
     customers.delete_customer(svc, actor, customer_id)
     return Response(status_code=204)
 
 
 @router.post("/{customer_id}/users", status_code=201, response_model=s.CustomerUserPublic)
 def add_user(
-    customer_id: str, body: s.CustomerUserCreate, svc: Svc, actor: CurrentActor
+    customer_id: PathId, body: s.CustomerUserCreate, svc: Svc, actor: CurrentActor
 ) -> s.CustomerUserPublic:
     added = customers.add_customer_user(
         svc, actor, customer_id, email=body.email, password=body.password
@@ -64,7 +64,7 @@ def add_user(
 
 @router.get("/{customer_id}/users", response_model=s.PageOf[s.CustomerUserPublic])
 def list_users(
-    customer_id: str, svc: Svc, actor: CurrentActor, paging: Paging
+    customer_id: PathId, svc: Svc, actor: CurrentActor, paging: Paging
 ) -> s.PageOf[s.CustomerUserPublic]:
     page = customers.list_customer_users(svc, actor, customer_id, paging)
     return s.PageOf(
@@ -73,6 +73,6 @@ def list_users(
 
 
 @router.delete("/{customer_id}/users/{user_id}", status_code=204)
-def remove_user(customer_id: str, user_id: str, svc: Svc, actor: CurrentActor) -> Response:
+def remove_user(customer_id: PathId, user_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
     customers.remove_customer_user(svc, actor, customer_id, user_id)
     return Response(status_code=204)

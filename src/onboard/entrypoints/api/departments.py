@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
-from onboard.entrypoints.api.deps import CurrentActor, Paging, Svc, next_cursor
+from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
 from onboard.services import departments
 
 router = APIRouter(prefix="/departments", tags=["departments"])
@@ -26,13 +26,13 @@ def list_(svc: Svc, actor: CurrentActor, paging: Paging) -> s.PageOf[s.Departmen
 
 
 @router.get("/{department_id}", response_model=s.DepartmentPublic)
-def get(department_id: str, svc: Svc, actor: CurrentActor) -> s.DepartmentPublic:
+def get(department_id: PathId, svc: Svc, actor: CurrentActor) -> s.DepartmentPublic:
     return present.department(departments.get_department(svc, actor, department_id))
 
 
 @router.patch("/{department_id}", response_model=s.DepartmentPublic)
 def rename(
-    department_id: str, body: s.DepartmentUpdate, svc: Svc, actor: CurrentActor
+    department_id: PathId, body: s.DepartmentUpdate, svc: Svc, actor: CurrentActor
 ) -> s.DepartmentPublic:
     return present.department(
         departments.rename_department(svc, actor, department_id, name=body.name)
@@ -40,6 +40,6 @@ def rename(
 
 
 @router.delete("/{department_id}", status_code=204)
-def delete(department_id: str, svc: Svc, actor: CurrentActor) -> Response:
+def delete(department_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
     departments.delete_department(svc, actor, department_id)
     return Response(status_code=204)

@@ -6,10 +6,11 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 
 from onboard.domain.access import Actor
 from onboard.domain.errors import Invalid, Unauthenticated
+from onboard.entrypoints.api.schemas import NO_NUL
 from onboard.entrypoints.http import (
     CSRF_HEADER,
     SAFE_METHODS,
@@ -73,6 +74,7 @@ def _page(
 Svc = Annotated[Services, Depends(_services)]
 CurrentActor = Annotated[Actor, Depends(_actor)]
 Paging = Annotated[PageRequest, Depends(_page)]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_NUL)]
 
 
 def next_cursor(page: Page[object]) -> str | None:

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from onboard.domain.errors import (
     Conflict,
@@ -90,6 +92,17 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _allowed_methods(request: Request) -> str:
+    """Every method of the routes at this path: Starlette names only the first route's, and
+    each method of a path is a route of its own here (RFC 9110 wants them all in Allow)."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE and route.methods:
+            methods |= route.methods
+    return ", ".join(sorted(methods))
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers; every error the API answers goes through here."""
 
@@ -100,15 +113,29 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
+            {"field": "body", "message": "malformed JSON: " + str(e.get("ctx", {}).get("error"))}
+            if e.get("type") == "json_invalid"
+            else {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
             for e in exc.errors()
         ]
         return problem(422, "invalid", "Invalid input", "The request is not valid.", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # A body that cannot be read at all (not UTF-8, broken multipart) is invalid
+            # input like any other, which the API answers with a documented 422 (P10).
+            return problem(
+                422,
+                "invalid",
+                "Invalid input",
+                "The request body cannot be read.",
+                errors=[{"field": "body", "message": str(exc.detail)}],
+            )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": _allowed_methods(request)}
         return problem(
             exc.status_code,
             code,

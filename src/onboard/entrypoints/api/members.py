@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
-from onboard.entrypoints.api.deps import CurrentActor, Paging, Svc, next_cursor
+from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
 from onboard.services import members
 
 router = APIRouter(prefix="/members", tags=["members"])
@@ -32,12 +32,14 @@ def list_(svc: Svc, actor: CurrentActor, paging: Paging) -> s.PageOf[s.MemberPub
 
 
 @router.get("/{member_id}", response_model=s.MemberPublic)
-def get(member_id: str, svc: Svc, actor: CurrentActor) -> s.MemberPublic:
+def get(member_id: PathId, svc: Svc, actor: CurrentActor) -> s.MemberPublic:
     return present.member(members.get_member(svc, actor, member_id))
 
 
 @router.patch("/{member_id}", response_model=s.MemberPublic)
-def update(member_id: str, body: s.MemberUpdate, svc: Svc, actor: CurrentActor) -> s.MemberPublic:
+def update(
+    member_id: PathId, body: s.MemberUpdate, svc: Svc, actor: CurrentActor
+) -> s.MemberPublic:
     updated = members.update_member(
         svc,
         actor,
@@ -50,6 +52,6 @@ def update(member_id: str, body: s.MemberUpdate, svc: Svc, actor: CurrentActor) 
 
 
 @router.delete("/{member_id}", status_code=204)
-def delete(member_id: str, svc: Svc, actor: CurrentActor) -> Response:
+def delete(member_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
     members.remove_member(svc, actor, member_id)
     return Response(status_code=204)

@@ -10,10 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 T = TypeVar("T")
 
 RoleName = Literal["administrator", "device_manager", "iot_manager", "technician", "viewer"]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-Email = Annotated[str, Field(min_length=3, max_length=254)]
-Password = Annotated[str, Field(min_length=1, max_length=256)]
-Ident = Annotated[str, Field(min_length=1, max_length=64)]
+# PostgreSQL text cannot hold NUL: refused here as invalid input rather than failing later.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+# The domain's email rule (values.normalize_email), so generated clients know it too.
+EMAIL_PATTERN = r"^\s*[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s.\x00]{2,}\s*$"
+Email = Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]
+Password = Annotated[str, Field(min_length=10, max_length=256)]
+Ident = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 DepartmentIds = Annotated[list[Ident], Field(max_length=500)]
 
 

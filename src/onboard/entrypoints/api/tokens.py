@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
-from onboard.entrypoints.api.deps import CurrentActor, Paging, Svc, next_cursor
+from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
 from onboard.services import tokens
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
@@ -25,6 +25,6 @@ def list_(svc: Svc, actor: CurrentActor, paging: Paging) -> s.PageOf[s.TokenPubl
 
 
 @router.delete("/{token_id}", status_code=204)
-def revoke(token_id: str, svc: Svc, actor: CurrentActor) -> Response:
+def revoke(token_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
     tokens.revoke_token(svc, actor, token_id)
     return Response(status_code=204)

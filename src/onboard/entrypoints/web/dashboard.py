@@ -1,0 +1,27 @@
+"""The back-office home: what the organization holds, as far as the member can see."""
+
+from __future__ import annotations
+
+from fastapi import Request, Response
+
+from onboard.entrypoints.web.rendering import render
+from onboard.entrypoints.web.routing import web_router
+from onboard.entrypoints.web.session import MemberActor, Svc
+from onboard.services.dashboard import dashboard_counts
+
+router = web_router()
+
+# Where each dashboard count leads.
+_LINKS = {
+    "members": "/members",
+    "departments": "/departments",
+    "customers": "/customers",
+    "audit entries": "/audit",
+}
+
+
+@router.get("/")
+def home(request: Request, svc: Svc, actor: MemberActor) -> Response:
+    counts = dashboard_counts(svc, actor)
+    tiles = [(label, count, _LINKS.get(label)) for label, count in counts.items()]
+    return render(request, "dashboard/home.html", {"area": "dashboard", "tiles": tiles})

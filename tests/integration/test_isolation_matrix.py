@@ -1,0 +1,629 @@
+"""Organization and department isolation (SPEC P1, P4, P5), proven on every route of the
+members' API, over SQLite and PostgreSQL.
+
+The matrix: each route of /api/v1 is aimed at department A of organization 1 and called
+by four members, each with their own bearer token:
+
+- the organization's Administrator (all departments): allowed;
+- an Administrator restricted to department A: allowed where the rules let a restricted
+  member act;
+- an Administrator restricted to department B: refused (404, or 403), sees none of A;
+- the Administrator of another organization: 404, sees nothing of organization 1.
+
+A refused call changes nothing at all; no call by a member changes, or shows, anything on
+the far side of their boundary. A new route joins by itself: it is collected from the
+application, and fails until CASES says how to aim it at department A.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from onboard.adapters.db.tables import metadata
+from onboard.bootstrap import Container
+from onboard.domain.identity import Customer, CustomerUser, Department, Member
+from onboard.entrypoints.api.app import api_router
+from onboard.entrypoints.app import create_app
+from onboard.services import customers, dashboard
+from onboard.services.common import member_actor
+from onboard.services.ports import Services
+from onboard.services.tokens import create_token
+from tests.factories import PASSWORD, Org, make_department, make_member, make_org, unique
+
+PROBLEM = "application/problem+json"
+
+ADMIN = "admin"
+IN_A = "admin_of_a"
+IN_B = "admin_of_b"
+OUTSIDER = "outsider"
+ACTORS = [ADMIN, IN_A, IN_B, OUTSIDER]
+WHO = {
+    ADMIN: "the organization's Administrator of all departments",
+    IN_A: "an Administrator restricted to department A",
+    IN_B: "an Administrator restricted to department B",
+    OUTSIDER: "the Administrator of another organization",
+}
+
+# Served without a member's token and without tenant data.
+NOT_TENANT_DATA = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs")}
+
+
+# --- the world every matrix test starts from ------------------------------------------
+
+
+@dataclass
+class World:
+    """Organization 1 with departments A and B (and an empty one), a few records in each,
+    organization 2 next to it, and a bearer token for each actor of the matrix."""
+
+    svc: Services
+    engine: Engine
+    client: TestClient
+    org: Org
+    other: Org
+    a: Department
+    b: Department
+    empty: Department
+    members: dict[str, Member]
+    member_a: Member
+    member_b: Member
+    customer_a: Customer
+    customer_b: Customer
+    user_a: CustomerUser
+    tokens: dict[str, str]
+    token_ids: dict[str, set[str]]
+    spare_token_of_a: str
+    """A token of IN_A other than the one IN_A calls with: the one routes aim at."""
+
+    def call(self, actor: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {self.tokens[actor]}"}
+        return self.client.request(method, path, json=body, headers=headers)
+
+    def only_a(self) -> set[str]:
+        """What belongs to department A alone: ids, names and emails."""
+        in_a = self.members[IN_A]
+        return {
+            self.a.id, self.a.name, in_a.id, in_a.email, self.member_a.id, self.member_a.email,
+            self.customer_a.id, self.customer_a.name, self.user_a.id, self.user_a.email,
+            *self.token_ids[IN_A],
+        }  # fmt: skip
+
+    def only_b(self) -> set[str]:
+        in_b = self.members[IN_B]
+        return {
+            self.b.id, self.b.name, in_b.id, in_b.email, self.member_b.id, self.member_b.email,
+            self.customer_b.id, self.customer_b.name, *self.token_ids[IN_B],
+        }  # fmt: skip
+
+    def whole_organization(self) -> set[str]:
+        admin = self.members[ADMIN]
+        return self.only_a() | self.only_b() | {
+            self.org.organization.id, self.org.organization.name, admin.id, admin.email,
+            self.empty.id, self.empty.name, *self.token_ids[ADMIN],
+        }  # fmt: skip
+
+    def hidden_from(self, actor: str) -> set[str]:
+        """What the actor may never see nor change, whatever the route."""
+        return {
+            ADMIN: set(),
+            IN_A: self.only_b(),
+            IN_B: self.only_a(),
+            OUTSIDER: self.whole_organization(),
+        }[actor]
+
+
+def _world(container: Container, client: TestClient) -> World:
+    svc = container.services
+    org, other = make_org(svc), make_org(svc)
+    a = make_department(svc, org, name=unique("Department A"))
+    b = make_department(svc, org, name=unique("Department B"))
+    empty = make_department(svc, org, name=unique("Empty department"))
+    members = {
+        ADMIN: org.admin,
+        IN_A: make_member(svc, org, roles=["administrator"], departments=[a.id]),
+        IN_B: make_member(svc, org, roles=["administrator"], departments=[b.id]),
+        OUTSIDER: other.admin,
+    }
+    tokens: dict[str, str] = {}
+    token_ids: dict[str, set[str]] = {}
+    for actor, member in members.items():
+        issued = create_token(svc, member_actor(member), name="matrix")
+        tokens[actor], token_ids[actor] = issued.secret, {issued.token.id}
+    spare = create_token(svc, member_actor(members[IN_A]), name="spare").token.id
+    token_ids[IN_A].add(spare)
+    customer_a = customers.create_customer(
+        svc, org.actor, name=unique("Customer A"), departments=[a.id]
+    )
+    customer_b = customers.create_customer(
+        svc, org.actor, name=unique("Customer B"), departments=[b.id]
+    )
+    user_a = customers.add_customer_user(
+        svc, org.actor, customer_a.id, email=f"user-{customer_a.id.lower()}@example.com",
+        password=PASSWORD,
+    ).user  # fmt: skip
+    return World(
+        svc=svc,
+        engine=container.engine,
+        client=client,
+        org=org,
+        other=other,
+        a=a,
+        b=b,
+        empty=empty,
+        members=members,
+        member_a=make_member(svc, org, roles=["viewer"], departments=[a.id]),
+        member_b=make_member(svc, org, roles=["viewer"], departments=[b.id]),
+        customer_a=customer_a,
+        customer_b=customer_b,
+        user_a=user_a,
+        tokens=tokens,
+        token_ids=token_ids,
+        spare_token_of_a=spare,
+    )
+
+
+@pytest.fixture
+def client(container: Container) -> Iterator[TestClient]:
+    with TestClient(create_app(container.settings, container=container)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def world(container: Container, client: TestClient) -> World:
+    return _world(container, client)
+
+
+# --- what the database holds ------------------------------------------------------------
+
+Snapshot = dict[str, list[tuple[str, ...]]]
+
+
+def _rows(engine: Engine) -> Snapshot:
+    """Every row of every table as text, without the bookkeeping a token's use updates."""
+    found: Snapshot = {}
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            columns = [c for c in table.columns if c.name != "last_used_at"]
+            rows = conn.execute(select(*columns)).all()
+            found[table.name] = sorted(
+                tuple(json.dumps(v, sort_keys=True, default=str) for v in row) for row in rows
+            )
+    return found
+
+
+def _mentioning(snapshot: Snapshot, needles: set[str]) -> Snapshot:
+    """The rows that mention any of the needles (ids, names, emails)."""
+    return {
+        table: [row for row in rows if any(n in value for value in row for n in needles)]
+        for table, rows in snapshot.items()
+    }
+
+
+# --- the matrix -------------------------------------------------------------------------
+
+Outcome = frozenset[int]
+ALLOWED: Outcome = frozenset()  # stands for the route's own success status
+HIDDEN: Outcome = frozenset({404})
+REFUSED: Outcome = frozenset({403, 404})
+FORBIDDEN: Outcome = frozenset({403})
+UNKNOWN_IDS: Outcome = frozenset({422})
+ISOLATED = {ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: REFUSED, OUTSIDER: HIDDEN}
+EVERYONE = dict.fromkeys(ACTORS, ALLOWED)
+
+
+def _none(_: World) -> dict[str, str]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Case:
+    """How to aim one route at department A of organization 1, and what each actor gets."""
+
+    ok: int
+    """The route's success status."""
+    path: Callable[[World], dict[str, str]] = _none
+    body: Callable[[World], dict[str, Any]] | None = None
+    outcomes: Mapping[str, Outcome] = field(default_factory=lambda: ISOLATED)
+    sees: Callable[[World, str], set[str]] | None = None
+    """For a list: what each actor must find in it (the far side is checked for all)."""
+    personal: bool = False
+    """A route on the caller's own things: nobody else's token ever shows."""
+
+
+def _listing(by_actor: Callable[[World], dict[str, set[str]]]) -> Callable[[World, str], set[str]]:
+    return lambda w, actor: by_actor(w)[actor]
+
+
+CASES: dict[tuple[str, str], Case] = {
+    ("GET", "/api/v1/me"): Case(
+        200, outcomes=EVERYONE, personal=True, sees=lambda w, actor: {w.members[actor].id}
+    ),
+    ("POST", "/api/v1/departments"): Case(
+        201,
+        body=lambda w: {"name": unique("New department")},
+        # Only members of all departments create them; the outsider creates in their own.
+        outcomes={ADMIN: ALLOWED, IN_A: FORBIDDEN, IN_B: FORBIDDEN, OUTSIDER: ALLOWED},
+    ),
+    ("GET", "/api/v1/departments"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=_listing(
+            lambda w: {
+                ADMIN: {w.a.id, w.b.id, w.empty.id},
+                IN_A: {w.a.id},
+                IN_B: {w.b.id},
+                OUTSIDER: set(),
+            }
+        ),
+    ),
+    ("GET", "/api/v1/departments/{department_id}"): Case(
+        200, path=lambda w: {"department_id": w.a.id}
+    ),
+    ("PATCH", "/api/v1/departments/{department_id}"): Case(
+        200, path=lambda w: {"department_id": w.a.id}, body=lambda w: {"name": unique("A")}
+    ),
+    ("DELETE", "/api/v1/departments/{department_id}"): Case(
+        # Department A is in use; the empty one can go, and only for members of all.
+        204,
+        path=lambda w: {"department_id": w.empty.id},
+        outcomes={ADMIN: ALLOWED, IN_A: FORBIDDEN, IN_B: FORBIDDEN, OUTSIDER: HIDDEN},
+    ),
+    ("POST", "/api/v1/members"): Case(
+        201,
+        body=lambda w: {
+            "email": f"{unique('new').replace(' ', '-')}@example.com",
+            "password": PASSWORD,
+            "roles": ["viewer"],
+            "departments": [w.a.id],
+        },
+        outcomes={ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: FORBIDDEN, OUTSIDER: UNKNOWN_IDS},
+    ),
+    ("GET", "/api/v1/members"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=_listing(
+            lambda w: {
+                ADMIN: {m.id for m in w.members.values() if m is not w.other.admin}
+                | {w.member_a.id, w.member_b.id},
+                IN_A: {w.members[IN_A].id, w.member_a.id},
+                IN_B: {w.members[IN_B].id, w.member_b.id},
+                OUTSIDER: {w.other.admin.id},
+            }
+        ),
+    ),
+    ("GET", "/api/v1/members/{member_id}"): Case(200, path=lambda w: {"member_id": w.member_a.id}),
+    ("PATCH", "/api/v1/members/{member_id}"): Case(
+        200, path=lambda w: {"member_id": w.member_a.id}, body=lambda w: {"roles": ["technician"]}
+    ),
+    ("DELETE", "/api/v1/members/{member_id}"): Case(
+        204, path=lambda w: {"member_id": w.member_a.id}
+    ),
+    ("POST", "/api/v1/tokens"): Case(
+        201, body=lambda w: {"name": "another"}, outcomes=EVERYONE, personal=True
+    ),
+    ("GET", "/api/v1/tokens"): Case(
+        200, outcomes=EVERYONE, personal=True, sees=lambda w, actor: w.token_ids[actor]
+    ),
+    ("DELETE", "/api/v1/tokens/{token_id}"): Case(
+        # Another member's token is nobody's business, not even the Administrator's.
+        204,
+        path=lambda w: {"token_id": w.spare_token_of_a},
+        outcomes={ADMIN: HIDDEN, IN_A: ALLOWED, IN_B: HIDDEN, OUTSIDER: HIDDEN},
+        personal=True,
+    ),
+    ("POST", "/api/v1/customers"): Case(
+        201,
+        body=lambda w: {"name": unique("New customer"), "departments": [w.a.id]},
+        outcomes={ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: FORBIDDEN, OUTSIDER: UNKNOWN_IDS},
+    ),
+    ("GET", "/api/v1/customers"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=_listing(
+            lambda w: {
+                ADMIN: {w.customer_a.id, w.customer_b.id},
+                IN_A: {w.customer_a.id},
+                IN_B: {w.customer_b.id},
+                OUTSIDER: set(),
+            }
+        ),
+    ),
+    ("GET", "/api/v1/customers/{customer_id}"): Case(
+        200, path=lambda w: {"customer_id": w.customer_a.id}
+    ),
+    ("PATCH", "/api/v1/customers/{customer_id}"): Case(
+        200,
+        path=lambda w: {"customer_id": w.customer_a.id},
+        body=lambda w: {"name": unique("Renamed customer")},
+    ),
+    ("DELETE", "/api/v1/customers/{customer_id}"): Case(
+        204, path=lambda w: {"customer_id": w.customer_a.id}
+    ),
+    ("POST", "/api/v1/customers/{customer_id}/users"): Case(
+        201,
+        path=lambda w: {"customer_id": w.customer_a.id},
+        body=lambda w: {"email": f"{unique('user').replace(' ', '-')}@example.com"},
+    ),
+    ("GET", "/api/v1/customers/{customer_id}/users"): Case(
+        200,
+        path=lambda w: {"customer_id": w.customer_a.id},
+        sees=lambda w, actor: {w.user_a.id} if actor in (ADMIN, IN_A) else set(),
+    ),
+    ("DELETE", "/api/v1/customers/{customer_id}/users/{user_id}"): Case(
+        204, path=lambda w: {"customer_id": w.customer_a.id, "user_id": w.user_a.id}
+    ),
+    ("GET", "/api/v1/audit"): Case(
+        200,
+        outcomes=EVERYONE,
+        # Entries name their targets: each sees the creation of the customers they see.
+        sees=_listing(
+            lambda w: {
+                ADMIN: {w.customer_a.id, w.customer_b.id},
+                IN_A: {w.customer_a.id},
+                IN_B: {w.customer_b.id},
+                OUTSIDER: {w.other.organization.id},
+            }
+        ),
+    ),
+}
+
+
+def _strings(value: Any) -> set[str]:
+    """Every string anywhere in a JSON value."""
+    if isinstance(value, str):
+        return {value}
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return {found for item in value for found in _strings(item)}
+    return set()
+
+
+def _routes_of(routes: Any) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in iter_route_contexts(routes)
+        if route.path.startswith("/api/v1/")
+        for method in (route.methods or ())
+        if method != "HEAD"
+    } - NOT_TENANT_DATA
+
+
+# Collected from the API's router, so that a new route shows up here as a failing case.
+ROUTES = sorted(_routes_of(api_router().routes) | set(CASES))
+
+
+def test_every_route_of_the_application_has_a_case_in_the_matrix(client: TestClient) -> None:
+    app = client.app
+    document = client.get("/api/v1/openapi.json").json()
+    documented = {
+        (method.upper(), path)
+        for path, operations in document["paths"].items()
+        if path.startswith("/api/v1/")
+        for method in operations
+    }
+    served = _routes_of(app.routes) | (documented - NOT_TENANT_DATA)
+
+    missing = sorted(served - set(CASES))
+    stale = sorted(set(CASES) - served)
+
+    assert not missing, (
+        "These routes have no isolation case; add one to CASES in "
+        f"tests/integration/test_isolation_matrix.py: {missing}"
+    )
+    assert not stale, f"CASES names routes the application no longer has: {stale}"
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{m} {p}" for m, p in ROUTES])
+def test_a_route_serves_each_member_only_inside_their_organization_and_departments(
+    world: World, route: tuple[str, str], actor: str
+) -> None:
+    method, template = route
+    case = CASES.get(route)
+    if case is None:
+        pytest.fail(
+            f"{method} {template} has no isolation case: add one to CASES saying how to aim "
+            "it at department A of organization 1 and what each member must get."
+        )
+    path = template.format(**case.path(world))
+    body = case.body(world) if case.body else None
+    expected = case.outcomes[actor] or frozenset({case.ok})
+    far_side = world.hidden_from(actor)
+    if case.personal:
+        far_side |= {t for other, ids in world.token_ids.items() if other != actor for t in ids}
+    # What the caller sends may come back in a refusal's detail; that is no leak.
+    sent = path + json.dumps(body or {})
+    far_side = {value for value in far_side if value not in sent}
+    before = _rows(world.engine)
+
+    answer = world.call(actor, method, path, body)
+
+    told = f"{method} {path} by {WHO[actor]}"
+    assert answer.status_code in expected, (
+        f"{told}: {answer.status_code} {answer.text}, expected {sorted(expected)}"
+    )
+    after = _rows(world.engine)
+    if answer.status_code >= 400:
+        assert answer.headers["content-type"] == PROBLEM
+        assert answer.json()["code"] in {"not_found", "permission_denied",
+                                         "department_forbidden", "invalid"}  # fmt: skip
+        assert after == before, f"{told} was refused but changed the database"
+    leaked = sorted(value for value in far_side if value in answer.text)
+    assert not leaked, f"{told} shows what is not theirs: {leaked}"
+    assert _mentioning(after, far_side) == _mentioning(before, far_side), (
+        f"{told} changed records beyond the member's reach"
+    )
+    if case.sees is not None and answer.status_code == 200:
+        missing = sorted(case.sees(world, actor) - _strings(answer.json()))
+        assert not missing, f"{told} does not show what they may see: {missing}"
+
+
+# --- roles -------------------------------------------------------------------------------
+
+
+def _member_token(world: World, roles: list[str], departments: list[str] | None = None) -> str:
+    member = make_member(world.svc, world.org, roles=roles, departments=departments)
+    world.members[",".join(roles)] = member
+    token = create_token(world.svc, member_actor(member), name="roles").secret
+    world.tokens[",".join(roles)] = token
+    return ",".join(roles)
+
+
+CREATIONS = {
+    "department": ("/api/v1/departments", lambda w: {"name": unique("Dept")}),
+    "member": (
+        "/api/v1/members",
+        lambda w: {"email": f"{unique('m').replace(' ', '-')}@example.com", "roles": ["viewer"]},
+    ),
+    "customer": ("/api/v1/customers", lambda w: {"name": unique("Customer")}),
+}
+
+
+@pytest.mark.parametrize("what", sorted(CREATIONS))
+@pytest.mark.parametrize("role", ["viewer", "technician", "iot_manager"])
+def test_viewers_technicians_and_iot_managers_cannot_create_departments_members_or_customers(
+    world: World, role: str, what: str
+) -> None:
+    actor = _member_token(world, [role])
+    url, body = CREATIONS[what]
+    before = _rows(world.engine)
+
+    answer = world.call(actor, "POST", url, body(world))
+
+    assert answer.status_code == 403, answer.text
+    assert answer.json()["code"] == "permission_denied"
+    assert _rows(world.engine) == before
+
+
+def test_a_device_manager_manages_customers_but_not_members_or_departments(world: World) -> None:
+    actor = _member_token(world, ["device_manager"])
+
+    created = world.call(actor, "POST", "/api/v1/customers", {"name": unique("Customer")})
+    assert created.status_code == 201, created.text
+    customer = created.json()["id"]
+    renamed = world.call(actor, "PATCH", f"/api/v1/customers/{customer}", {"name": "Renamed"})
+    user = world.call(
+        actor, "POST", f"/api/v1/customers/{customer}/users", {"email": "dm-user@example.com"}
+    )
+    assert (renamed.status_code, user.status_code) == (200, 201), (renamed.text, user.text)
+    removed = world.call(actor, "DELETE", f"/api/v1/customers/{customer}/users/{user.json()['id']}")
+    deleted = world.call(actor, "DELETE", f"/api/v1/customers/{customer}")
+    assert (removed.status_code, deleted.status_code) == (204, 204)
+
+    for url, body in (CREATIONS["member"], CREATIONS["department"]):
+        refused = world.call(actor, "POST", url, body(world))
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "permission_denied"
+
+
+@pytest.mark.parametrize("export", ["json", "csv"])
+@pytest.mark.parametrize(
+    ("role", "reads"),
+    [
+        ("administrator", True),
+        ("viewer", True),
+        ("device_manager", False),
+        ("iot_manager", False),
+        ("technician", False),
+    ],
+)
+def test_only_administrators_and_viewers_read_the_audit_log(
+    world: World, role: str, reads: bool, export: str
+) -> None:
+    actor = _member_token(world, [role])
+
+    answer = world.call(actor, "GET", f"/api/v1/audit?format={export}")
+
+    if reads:
+        assert answer.status_code == 200, answer.text
+        assert world.customer_a.id in answer.text
+    else:
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["code"] == "permission_denied"
+        assert world.customer_a.id not in answer.text
+
+
+# --- the audit log and counts ------------------------------------------------------------
+
+
+def _change_department_a(world: World) -> set[str]:
+    """The Administrator changes things of department A; returns the targets touched."""
+    calls = [
+        ("PATCH", f"/api/v1/departments/{world.a.id}", {"name": unique("Renamed A")}),
+        ("PATCH", f"/api/v1/customers/{world.customer_a.id}", {"name": unique("Renamed")}),
+        ("PATCH", f"/api/v1/members/{world.member_a.id}", {"roles": ["technician"]}),
+    ]
+    for method, url, body in calls:
+        assert world.call(ADMIN, method, url, body).status_code == 200
+    return {world.a.id, world.customer_a.id, world.member_a.id}
+
+
+def _csv_targets(text: str) -> list[str]:
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return [row["target_id"] for row in rows]
+
+
+def test_audit_entries_of_department_a_changes_are_invisible_to_a_department_b_member(
+    world: World,
+) -> None:
+    touched = _change_department_a(world)
+    viewer_of_b = _member_token(world, ["viewer"], departments=[world.b.id])
+
+    for actor in (IN_B, viewer_of_b):
+        entries = world.call(actor, "GET", "/api/v1/audit?limit=200").json()["items"]
+        by_target = world.call(actor, "GET", f"/api/v1/audit?target={world.customer_a.id}")
+        renamed = world.call(actor, "GET", "/api/v1/audit?action=department.renamed")
+
+        assert entries, "a member of B sees the entries of B"
+        assert not touched & {e["target"]["id"] for e in entries}
+        assert by_target.json()["items"] == []
+        assert renamed.json()["items"] == []
+    seen_by_a = world.call(IN_A, "GET", "/api/v1/audit?limit=200").json()["items"]
+    assert touched <= {e["target"]["id"] for e in seen_by_a}
+
+
+def test_the_audit_csv_export_obeys_the_same_scope(world: World) -> None:
+    touched = _change_department_a(world)
+
+    exports = {actor: world.call(actor, "GET", "/api/v1/audit?format=csv") for actor in ACTORS}
+
+    for answer in exports.values():
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/csv")
+    targets = {actor: _csv_targets(answer.text) for actor, answer in exports.items()}
+    assert touched <= set(targets[ADMIN])
+    assert touched <= set(targets[IN_A])
+    assert not touched & set(targets[IN_B])
+    assert world.customer_b.id in targets[IN_B]
+    assert not world.whole_organization() & set(targets[OUTSIDER])
+    for actor in (IN_A, IN_B, OUTSIDER):
+        leaked = sorted(v for v in world.hidden_from(actor) if v in exports[actor].text)
+        assert not leaked, f"the CSV export of {WHO[actor]} shows {leaked}"
+    # The export and the JSON pages list the same entries.
+    listed = world.call(IN_B, "GET", "/api/v1/audit?limit=200").json()["items"]
+    assert targets[IN_B] == [e["target"]["id"] for e in listed]
+
+
+def test_counts_include_only_what_the_member_may_see(world: World) -> None:
+    def counts(actor: str) -> dict[str, int]:
+        return dashboard.dashboard_counts(world.svc, member_actor(world.members[actor]))
+
+    assert counts(ADMIN) | {"audit entries": 0} == {
+        "members": 5, "departments": 3, "customers": 2, "audit entries": 0,
+    }  # fmt: skip
+    assert counts(IN_B)["members"] == 2  # itself and the viewer of B
+    assert (counts(IN_B)["departments"], counts(IN_B)["customers"]) == (1, 1)
+    assert (counts(OUTSIDER)["members"], counts(OUTSIDER)["customers"]) == (1, 0)
+    assert counts(OUTSIDER)["departments"] == 0
+    assert counts(IN_B)["audit entries"] < counts(ADMIN)["audit entries"]
