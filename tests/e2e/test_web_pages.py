@@ -146,18 +146,18 @@ def test_members_are_added_edited_and_removed_through_the_forms(
     email = f"{factories.unique('tech').replace(' ', '-')}@example.com"
     assert "Roles" in visible(web.get("/members/new"))
 
-    added = web.follow(
-        web.post(
-            "/members/new",
-            {
-                "email": email,
-                "roles": ["technician"],
-                "access": "some",
-                "departments": [north.id],
-            },
-        )
+    posted = web.post(
+        "/members/new",
+        {
+            "email": email,
+            "roles": ["technician"],
+            "access": "some",
+            "departments": [north.id],
+        },
     )
+    added = web.follow(posted)
     password = one_time_password(added)
+    assert password not in str(posted.headers), "the cookie carrying it is encrypted"
     row = re.search(rf"<tr>\s*<td[^>]*>{re.escape(email)}.*?</tr>", added.text, flags=re.S)
     assert row
     assert "Technician" in row.group(0)

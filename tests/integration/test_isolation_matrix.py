@@ -270,7 +270,11 @@ CASES: dict[tuple[str, str], Case] = {
         200, path=lambda w: {"department_id": w.a.id}
     ),
     ("PATCH", "/api/v1/departments/{department_id}"): Case(
-        200, path=lambda w: {"department_id": w.a.id}, body=lambda w: {"name": unique("A")}
+        # Departments are named by members of all departments only, like creating them.
+        200,
+        path=lambda w: {"department_id": w.a.id},
+        body=lambda w: {"name": unique("A")},
+        outcomes={ADMIN: ALLOWED, IN_A: FORBIDDEN, IN_B: FORBIDDEN, OUTSIDER: HIDDEN},
     ),
     ("DELETE", "/api/v1/departments/{department_id}"): Case(
         # Department A is in use; the empty one can go, and only for members of all.
@@ -619,11 +623,11 @@ def test_counts_include_only_what_the_member_may_see(world: World) -> None:
     def counts(actor: str) -> dict[str, int]:
         return dashboard.dashboard_counts(world.svc, member_actor(world.members[actor]))
 
-    assert counts(ADMIN) | {"audit entries": 0} == {
-        "members": 5, "departments": 3, "customers": 2, "audit entries": 0,
+    assert counts(ADMIN) | {"audit_entries": 0} == {
+        "members": 5, "departments": 3, "customers": 2, "audit_entries": 0,
     }  # fmt: skip
     assert counts(IN_B)["members"] == 2  # itself and the viewer of B
     assert (counts(IN_B)["departments"], counts(IN_B)["customers"]) == (1, 1)
     assert (counts(OUTSIDER)["members"], counts(OUTSIDER)["customers"]) == (1, 0)
     assert counts(OUTSIDER)["departments"] == 0
-    assert counts(IN_B)["audit entries"] < counts(ADMIN)["audit entries"]
+    assert counts(IN_B)["audit_entries"] < counts(ADMIN)["audit_entries"]

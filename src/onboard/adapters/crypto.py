@@ -1,9 +1,14 @@
-"""Password hashing with argon2id (RFC 9106 low-memory profile)."""
+"""Password hashing with argon2id, and sealing of values that browsers hold."""
 
 from __future__ import annotations
 
+import base64
+
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 
 class Argon2Passwords:
@@ -23,3 +28,25 @@ class Argon2Passwords:
 
     def needs_rehash(self, password_hash: str) -> bool:
         return self._hasher.check_needs_rehash(password_hash)
+
+
+class Sealer:
+    """Authenticated encryption of small values that browsers hold for us (Fernet: AES-CBC
+    with HMAC-SHA256 and a timestamp), under a key derived from the secret key for one
+    purpose, so a value sealed for one use cannot be opened for another."""
+
+    def __init__(self, secret_key: str, *, purpose: str) -> None:
+        key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=f"onboard:{purpose}".encode()
+        ).derive(secret_key.encode())
+        self._fernet = Fernet(base64.urlsafe_b64encode(key))
+
+    def seal(self, data: bytes) -> str:
+        return self._fernet.encrypt(data).decode("ascii")
+
+    def open(self, token: str, *, max_age_seconds: int) -> bytes | None:
+        """The sealed bytes, or None when the token is forged, foreign or too old."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds)
+        except (InvalidToken, UnicodeEncodeError):
+            return None

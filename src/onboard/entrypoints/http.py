@@ -11,7 +11,15 @@ from fastapi import Request, Response
 
 from onboard.bootstrap import Container
 from onboard.domain.access import Actor
-from onboard.domain.errors import Forbidden, Unauthenticated
+from onboard.domain.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    RateLimited,
+    Unauthenticated,
+)
 from onboard.services import auth
 from onboard.services.ports import WebSession
 
@@ -20,6 +28,24 @@ CSRF_COOKIE = "onboard_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+# The one mapping of domain errors to HTTP statuses, for the API and the pages alike;
+# checked in order, so subclasses come before their parents.
+STATUS_BY_KIND: tuple[tuple[type[DomainError], int], ...] = (
+    (Invalid, 422),
+    (NotFound, 404),
+    (Unauthenticated, 401),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (RateLimited, 429),
+)
+
+
+def status_of(error: DomainError) -> int:
+    for kind, status in STATUS_BY_KIND:
+        if isinstance(error, kind):
+            return status
+    return 400
 
 
 def container(request: Request) -> Container:

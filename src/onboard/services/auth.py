@@ -204,7 +204,8 @@ def sign_out(svc: Services, session_id: str) -> None:
 
 
 def change_password(svc: Services, person_id: str, *, current: str, new: str) -> None:
-    """A person changes their own password; every other session of theirs ends."""
+    """A person changes their own password; every session of theirs ends, this one too,
+    so a stolen session does not outlive the change."""
     check_password(new)
     with svc.uow() as uow:
         person = uow.persons.get(person_id)

@@ -7,8 +7,8 @@ from typing import Any
 
 from onboard.domain.access import Actor, ActorKind, Scope
 from onboard.domain.errors import Invalid, NotFound
-from onboard.domain.identity import Member
-from onboard.services.ports import UnitOfWork
+from onboard.domain.identity import Member, Person
+from onboard.services.ports import Services, UnitOfWork
 
 OPERATOR = Actor(kind=ActorKind.OPERATOR, id=None, label="operator")
 
@@ -56,6 +56,21 @@ def resolve_departments(
 def one_time_password() -> str:
     """A password to hand over once; the person is expected to change it."""
     return secrets.token_urlsafe(12)
+
+
+def find_or_create_person(
+    svc: Services, uow: UnitOfWork, email: str, password: str | None
+) -> tuple[Person, str | None]:
+    """The person with this email, created when new with ``password`` or, without one, a
+    one-time password that is returned to be shown once (P4: an existing person keeps the
+    password they have)."""
+    person = uow.persons.get_by_email(email)
+    if person is not None:
+        return person, None
+    secret = password or one_time_password()
+    person = Person(svc.ids.new(), email, svc.passwords.hash(secret), svc.clock.now())
+    uow.persons.add(person)
+    return person, None if password else secret
 
 
 def not_found(kind: str, ident: str) -> NotFound:

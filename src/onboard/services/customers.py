@@ -7,13 +7,13 @@ from typing import Any
 
 from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import Change, Target
-from onboard.domain.errors import EmailTaken, NameTaken
-from onboard.domain.identity import Customer, CustomerUser, Person
+from onboard.domain.errors import EmailTaken, Forbidden, NameTaken
+from onboard.domain.identity import Customer, CustomerUser
 from onboard.domain.values import check_password, normalize_email, require_name
 from onboard.services.common import (
     departments_value,
+    find_or_create_person,
     not_found,
-    one_time_password,
     resolve_departments,
 )
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
@@ -145,14 +145,8 @@ def add_customer_user(
         customer = uow.customers.get(scope, customer_id)
         if customer is None:
             raise not_found("customer", customer_id)
-        person = uow.persons.get_by_email(email)
-        handed_out: str | None = None
-        if person is None:
-            secret = password or one_time_password()
-            handed_out = None if password else secret
-            person = Person(svc.ids.new(), email, svc.passwords.hash(secret), now)
-            uow.persons.add(person)
-        elif uow.customer_users.get_for_person(customer.id, person.id) is not None:
+        person, handed_out = find_or_create_person(svc, uow, email, password)
+        if uow.customer_users.get_for_person(customer.id, person.id) is not None:
             raise EmailTaken(
                 f"{email} is already a user of this customer.", fields={"email": "already a user"}
             )
@@ -181,6 +175,28 @@ def list_customer_users(
         if uow.customers.get(scope, customer_id) is None:
             raise not_found("customer", customer_id)
         return uow.customer_users.list_page(customer_id, page)
+
+
+def get_customer_user(svc: Services, actor: Actor, customer_id: str, user_id: str) -> CustomerUser:
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        customer = uow.customers.get(scope, customer_id)
+        user = uow.customer_users.get(customer_id, user_id) if customer else None
+    if user is None:
+        raise not_found("customer user", user_id)
+    return user
+
+
+def own_customer(svc: Services, actor: Actor) -> tuple[Customer, str]:
+    """A customer user's own customer account and its organization's name (P6, A15)."""
+    if actor.customer_id is None:
+        raise Forbidden("Only customer users have a customer account.")
+    with svc.uow() as uow:
+        customer = uow.customers.get_unscoped(actor.customer_id)
+        organization = uow.organizations.get(customer.organization_id) if customer else None
+    if customer is None or organization is None:
+        raise not_found("customer", actor.customer_id)
+    return customer, organization.name
 
 
 def remove_customer_user(svc: Services, actor: Actor, customer_id: str, user_id: str) -> None:

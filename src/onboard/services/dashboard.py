@@ -7,6 +7,7 @@ from onboard.services.ports import Services
 
 
 def dashboard_counts(svc: Services, actor: Actor) -> dict[str, int]:
+    """Counts by area (``members``, ``departments``, ``customers``, ``audit_entries``)."""
     scope = actor.require(Permission.READ)
     with svc.uow() as uow:
         counts = {
@@ -15,5 +16,5 @@ def dashboard_counts(svc: Services, actor: Actor) -> dict[str, int]:
             "customers": uow.customers.count(scope),
         }
         if actor.can(Permission.READ_AUDIT):
-            counts["audit entries"] = uow.audit.count(scope)
+            counts["audit_entries"] = uow.audit.count(scope)
     return counts

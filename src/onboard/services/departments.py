@@ -52,7 +52,9 @@ def get_department(svc: Services, actor: Actor, department_id: str) -> Departmen
 
 
 def rename_department(svc: Services, actor: Actor, department_id: str, *, name: str) -> Department:
-    scope = actor.require(Permission.MANAGE_DEPARTMENTS)
+    """Departments are the organization's to name: only an unrestricted Administrator
+    renames them, as only one creates and deletes them."""
+    scope = actor.require_unrestricted(Permission.MANAGE_DEPARTMENTS)
     name = require_name(name)
     with svc.uow() as uow:
         department = uow.departments.get(scope, department_id)

@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from onboard.domain.access import Actor, Permission, Scope, parse_roles
 from onboard.domain.audit import Change, Target
 from onboard.domain.errors import EmailTaken, Invalid, LastAdministrator
-from onboard.domain.identity import Member, Person, administrators_left
+from onboard.domain.identity import Member, administrators_left
 from onboard.domain.values import check_password, normalize_email
 from onboard.services.common import (
+    find_or_create_person,
     member_snapshot,
     not_found,
-    one_time_password,
     resolve_departments,
 )
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
@@ -56,14 +56,8 @@ def add_member(
     now = svc.clock.now()
     with svc.uow() as uow:
         member_departments = _member_departments(uow, scope, departments)
-        person = uow.persons.get_by_email(email)
-        handed_out: str | None = None
-        if person is None:
-            secret = password or one_time_password()
-            handed_out = None if password else secret
-            person = Person(svc.ids.new(), email, svc.passwords.hash(secret), now)
-            uow.persons.add(person)
-        elif uow.members.get_for_person(scope.organization_id, person.id) is not None:
+        person, handed_out = find_or_create_person(svc, uow, email, password)
+        if uow.members.get_for_person(scope.organization_id, person.id) is not None:
             raise EmailTaken(
                 f"{email} is already a member of this organization.",
                 fields={"email": "already a member"},

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from onboard.domain.access import Actor, Permission, Role
 from onboard.domain.audit import Change, Target
 from onboard.domain.errors import NameTaken, NotFound
-from onboard.domain.identity import Member, Organization, Person
+from onboard.domain.identity import Member, Organization
 from onboard.domain.values import check_password, normalize_email, require_name
-from onboard.services.common import OPERATOR, member_snapshot, one_time_password
+from onboard.services.common import OPERATOR, find_or_create_person, member_snapshot
 from onboard.services.ports import Services
 
 
@@ -28,18 +28,15 @@ def init_organization(
     email) keeps their password and gains the membership (P4)."""
     name = require_name(name)
     email = normalize_email(admin_email)
+    if password is not None:
+        check_password(password)
     now = svc.clock.now()
     with svc.uow() as uow:
         if uow.organizations.get_by_name(name) is not None:
             raise NameTaken(f"An organization named {name!r} exists already.")
         organization = Organization(id=svc.ids.new(), name=name, created_at=now)
         uow.organizations.add(organization)
-        person = uow.persons.get_by_email(email)
-        handed_out: str | None = None
-        if person is None:
-            handed_out = check_password(password) if password else one_time_password()
-            person = Person(svc.ids.new(), email, svc.passwords.hash(handed_out), now)
-            uow.persons.add(person)
+        person, handed_out = find_or_create_person(svc, uow, email, password)
         member = Member(
             id=svc.ids.new(),
             organization_id=organization.id,
@@ -65,7 +62,7 @@ def init_organization(
             organization_id=organization.id,
         )
         uow.commit()
-    return InitResult(organization, member, handed_out if password is None else None)
+    return InitResult(organization, member, handed_out)
 
 
 def get_organization(svc: Services, actor: Actor) -> Organization:

@@ -109,10 +109,15 @@ def revoke_token(svc: Services, actor: Actor, token_id: str) -> None:
         token = uow.tokens.get(member_id, token_id)
         if token is None:
             raise not_found("token", token_id)
+        member = uow.members.get_unscoped(member_id)
         uow.tokens.delete(token.id)
         uow.record(
             actor,
-            Change("token.revoked", Target("token", token.id), before={"name": token.name}),
+            Change(
+                "token.revoked",
+                Target("token", token.id, member.departments if member else None),
+                before={"name": token.name, "member_id": member_id},
+            ),
             organization_id=token.organization_id,
         )
         uow.commit()

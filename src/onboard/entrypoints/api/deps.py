@@ -7,6 +7,7 @@ import binascii
 from typing import Annotated
 
 from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from onboard.domain.access import Actor
 from onboard.domain.errors import Invalid, Unauthenticated
@@ -27,13 +28,22 @@ def _services(request: Request) -> Services:
     return container(request).services
 
 
-def _actor(request: Request) -> Actor:
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="apiToken",
+    description="A personal API token (`onboard tokens create` or POST /api/v1/tokens). "
+    "The web session cookie works too; changes made with it need the X-CSRF-Token header.",
+)
+
+
+def _actor(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
     """A bearer API token, or the web session (with its CSRF header for changes)."""
-    header = request.headers.get("authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() == "bearer" and credentials.strip():
+    if bearer is not None and bearer.credentials.strip():
         return auth.authenticate_token(
-            container(request).services, credentials.strip(), source_ip=client_ip(request)
+            container(request).services, bearer.credentials.strip(), source_ip=client_ip(request)
         )
     found = session_of(request)
     if found is None or found[1] is None:

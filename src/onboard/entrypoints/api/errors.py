@@ -13,26 +13,15 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from onboard.domain.errors import (
-    Conflict,
     DomainError,
-    Forbidden,
-    Invalid,
-    NotFound,
     RateLimited,
     Unauthenticated,
 )
+from onboard.entrypoints.http import status_of
 
 PROBLEM_TYPE = "application/problem+json"
 log = logging.getLogger(__name__)
 
-STATUS_BY_KIND: list[tuple[type[DomainError], int]] = [
-    (Invalid, 422),
-    (NotFound, 404),
-    (Unauthenticated, 401),
-    (Forbidden, 403),
-    (Conflict, 409),
-    (RateLimited, 429),
-]
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -45,13 +34,6 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     429: "rate_limited",
 }
-
-
-def status_of(error: DomainError) -> int:
-    for kind, status in STATUS_BY_KIND:
-        if isinstance(error, kind):
-            return status
-    return 400
 
 
 def problem(

@@ -12,7 +12,9 @@ T = TypeVar("T")
 RoleName = Literal["administrator", "device_manager", "iot_manager", "technician", "viewer"]
 # PostgreSQL text cannot hold NUL: refused here as invalid input rather than failing later.
 NO_NUL = r"^[^\x00]*$"
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
+# A name: something other than white space, and no NUL.
+NAME_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=NAME_PATTERN)]
 # The domain's email rule (values.normalize_email), so generated clients know it too.
 EMAIL_PATTERN = r"^\s*[^@\s\x00]{1,64}@[^@\s\x00]+\.[^@\s.\x00]{2,}\s*$"
 Email = Annotated[str, Field(min_length=3, max_length=254, pattern=EMAIL_PATTERN)]

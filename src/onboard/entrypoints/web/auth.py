@@ -10,9 +10,10 @@ from fastapi.responses import RedirectResponse
 
 from onboard.domain.errors import Invalid, InvalidCredentials, SignInLocked
 from onboard.entrypoints import http
+from onboard.entrypoints.http import status_of
 from onboard.entrypoints.web.forms import CsrfField, NextField, NextQuery, Text, safe_next
 from onboard.entrypoints.web.layout import member_of
-from onboard.entrypoints.web.rendering import FormErrors, form_errors, redirect, render, status_of
+from onboard.entrypoints.web.rendering import FormErrors, form_errors, redirect, render
 from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import SignedIn, Svc
 from onboard.services import auth

@@ -6,12 +6,12 @@ from __future__ import annotations
 from fastapi import Request, Response
 
 from onboard.domain.access import Actor, Permission
-from onboard.domain.errors import Conflict, DepartmentForbidden, DomainError, Invalid, NotFound
-from onboard.domain.identity import CustomerUser
+from onboard.domain.errors import Conflict, DepartmentForbidden, DomainError, Invalid
 from onboard.entrypoints import http
+from onboard.entrypoints.http import status_of
 from onboard.entrypoints.web.departments import all_departments
 from onboard.entrypoints.web.forms import Choices, CsrfField, Cursor, Text
-from onboard.entrypoints.web.rendering import FormErrors, form_errors, redirect, render, status_of
+from onboard.entrypoints.web.rendering import FormErrors, form_errors, redirect, render
 from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import MemberActor, Svc
 from onboard.services import customers
@@ -216,7 +216,7 @@ def remove_user_form(
     request: Request, svc: Svc, actor: MemberActor, customer_id: str, user_id: str
 ) -> Response:
     customer = customers.get_customer(svc, actor, customer_id)
-    user = _user(svc, actor, customer_id, user_id)
+    user = customers.get_customer_user(svc, actor, customer_id, user_id)
     return render(
         request,
         "customers/remove_user.html",
@@ -234,22 +234,8 @@ def remove_user(
     csrf: CsrfField = "",
 ) -> Response:
     http.check_csrf(request, csrf)
-    user = _user(svc, actor, customer_id, user_id)
+    user = customers.get_customer_user(svc, actor, customer_id, user_id)
     customers.remove_customer_user(svc, actor, customer_id, user_id)
     return redirect(
         request, f"/customers/{customer_id}", notice=f"{user.email} no longer has access."
     )
-
-
-def _user(svc: Services, actor: Actor, customer_id: str, user_id: str) -> CustomerUser:
-    """The user to confirm the removal of, looked up among the customer's users."""
-    after: str | None = None
-    while True:
-        page = customers.list_customer_users(svc, actor, customer_id, PageRequest(after, 200))
-        for user in page.items:
-            if user.id == user_id:
-                return user
-        if page.next_after is None:
-            break
-        after = page.next_after
-    raise NotFound(f"No customer user {user_id!r} here.")

@@ -11,17 +11,17 @@ from onboard.services.dashboard import dashboard_counts
 
 router = web_router()
 
-# Where each dashboard count leads.
-_LINKS = {
-    "members": "/members",
-    "departments": "/departments",
-    "customers": "/customers",
-    "audit entries": "/audit",
+# How each dashboard count is labelled, and where it leads.
+_TILES = {
+    "members": ("members", "/members"),
+    "departments": ("departments", "/departments"),
+    "customers": ("customers", "/customers"),
+    "audit_entries": ("audit entries", "/audit"),
 }
 
 
 @router.get("/")
 def home(request: Request, svc: Svc, actor: MemberActor) -> Response:
     counts = dashboard_counts(svc, actor)
-    tiles = [(label, count, _LINKS.get(label)) for label, count in counts.items()]
+    tiles = [(_TILES[area][0], count, _TILES[area][1]) for area, count in counts.items()]
     return render(request, "dashboard/home.html", {"area": "dashboard", "tiles": tiles})

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from fastapi import Request, Response
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from onboard.adapters.crypto import Sealer
 from onboard.entrypoints import http
 
 NOTICE_COOKIE = "onboard_notice"
@@ -23,15 +24,17 @@ class Notice:
     secret_for: str | None = None
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
+def _sealer(request: Request) -> Sealer:
     key = http.container(request).settings.secret_key.get_secret_value()
-    return URLSafeTimedSerializer(key, salt="onboard.web.notice")
+    return Sealer(key, purpose="web.notice")
 
 
 def put(request: Request, response: Response, notice: Notice) -> None:
-    """Signed, so a page never shows a notice onboard did not write; short-lived, so a
-    one-time password does not linger in the browser."""
-    value = _serializer(request).dumps([notice.message, notice.secret, notice.secret_for])
+    """Encrypted and authenticated, so a page never shows a notice onboard did not write
+    and a one-time password cannot be read from the cookie; short-lived, so it does not
+    linger in the browser."""
+    payload = json.dumps([notice.message, notice.secret, notice.secret_for]).encode()
+    value = _sealer(request).seal(payload)
     http.set_cookie(request, response, NOTICE_COOKIE, value, max_age=_MAX_AGE_SECONDS)
 
 
@@ -40,9 +43,12 @@ def take(request: Request) -> Notice | None:
     raw = request.cookies.get(NOTICE_COOKIE)
     if not raw:
         return None
+    payload = _sealer(request).open(raw, max_age_seconds=_MAX_AGE_SECONDS)
+    if payload is None:
+        return None
     try:
-        message, secret, secret_for = _serializer(request).loads(raw, max_age=_MAX_AGE_SECONDS)
-    except (BadSignature, ValueError, TypeError):
+        message, secret, secret_for = json.loads(payload)
+    except (ValueError, TypeError):
         return None
     if not isinstance(message, str):
         return None

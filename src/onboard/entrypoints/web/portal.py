@@ -7,25 +7,20 @@ from fastapi import Request, Response
 
 from onboard.entrypoints.web.rendering import render
 from onboard.entrypoints.web.routing import web_router
-from onboard.entrypoints.web.session import CustomerUserActor, SignedIn, Svc
-from onboard.services import auth
+from onboard.entrypoints.web.session import CustomerUserActor, Svc
+from onboard.services import customers
 
 router = web_router()
 
 
 @router.get("/portal")
-def home(request: Request, svc: Svc, session: SignedIn, actor: CustomerUserActor) -> Response:
-    # The work context is the one place a customer user may read their customer's name.
-    context = next(
-        (c for c in auth.work_contexts(svc, session) if c.id == session.customer_user_id), None
-    )
-    customer = context.label.removeprefix("customer ") if context else ""
-    organization = context.organization_name if context else ""
+def home(request: Request, svc: Svc, actor: CustomerUserActor) -> Response:
+    customer, organization = customers.own_customer(svc, actor)
     return render(
         request,
         "portal/home.html",
         {
-            "customer": customer,
+            "customer": customer.name,
             "organization": organization,
             "email": actor.label,
             "devices": [],

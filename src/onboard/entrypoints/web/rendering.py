@@ -16,15 +16,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 import onboard
 from onboard.domain.access import Role
 from onboard.domain.errors import (
-    Conflict,
     DomainError,
-    Forbidden,
-    Invalid,
-    NotFound,
-    RateLimited,
-    Unauthenticated,
 )
 from onboard.entrypoints import http
+from onboard.entrypoints.http import status_of
 from onboard.entrypoints.web import notices
 from onboard.entrypoints.web.layout import shell_of
 
@@ -39,16 +34,6 @@ ROLE_LABELS: dict[str, str] = {
     Role.VIEWER.value: "Viewer",
 }
 
-# Pages of HTML answer with these statuses; checked in order, so subclasses come first.
-STATUS_BY_KIND: tuple[tuple[type[DomainError], int], ...] = (
-    (Invalid, 422),
-    (NotFound, 404),
-    (Unauthenticated, 401),
-    (Forbidden, 403),
-    (Conflict, 409),
-    (RateLimited, 429),
-)
-
 # Headers of every page: no framing, no foreign scripts, nothing cached (pages may carry
 # one-time passwords and personal data).
 PAGE_HEADERS = {
@@ -58,13 +43,6 @@ PAGE_HEADERS = {
     "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-
-def status_of(error: DomainError) -> int:
-    for kind, status in STATUS_BY_KIND:
-        if isinstance(error, kind):
-            return status
-    return 400
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from onboard.domain.errors import DomainError, RateLimited, Unauthenticated
-from onboard.entrypoints.web.rendering import render, status_of
+from onboard.entrypoints.http import status_of
+from onboard.entrypoints.web.rendering import render
 from onboard.entrypoints.web.session import Redirect, login_url
 
 log = logging.getLogger(__name__)
