@@ -75,7 +75,8 @@ def sign_in(
             password=password,
             source_ip=http.client_ip(request),
         )
-    except SignInLocked as error:
+    except (SignInLocked, InvalidCredentials) as error:
+        retry = {"Retry-After": str(error.retry_after)} if isinstance(error, SignInLocked) else None
         return login_page(
             request,
             mobile=mobile,
@@ -83,16 +84,7 @@ def sign_in(
             next_url=next_url,
             errors=form_errors(error),
             status=status_of(error),
-            headers={"Retry-After": str(error.retry_after)},
-        )
-    except InvalidCredentials as error:
-        return login_page(
-            request,
-            mobile=mobile,
-            email=email,
-            next_url=next_url,
-            errors=form_errors(error),
-            status=status_of(error),
+            headers=retry,
         )
     previous = http.session_of(request)
     if previous is not None:

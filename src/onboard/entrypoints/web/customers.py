@@ -9,6 +9,7 @@ from onboard.domain.access import Actor, Permission
 from onboard.domain.errors import Conflict, DepartmentForbidden, DomainError, Invalid
 from onboard.entrypoints import http
 from onboard.entrypoints.http import status_of
+from onboard.entrypoints.web.confirm import confirmed
 from onboard.entrypoints.web.departments import all_departments
 from onboard.entrypoints.web.forms import Choices, CsrfField, Cursor, Text
 from onboard.entrypoints.web.rendering import FormErrors, form_errors, redirect, render
@@ -154,18 +155,16 @@ def delete_form(request: Request, svc: Svc, actor: MemberActor, customer_id: str
 def delete(
     request: Request, svc: Svc, actor: MemberActor, customer_id: str, csrf: CsrfField = ""
 ) -> Response:
-    http.check_csrf(request, csrf)
     customer = customers.get_customer(svc, actor, customer_id)
-    try:
-        customers.delete_customer(svc, actor, customer_id)
-    except Conflict as error:
-        return render(
-            request,
-            "customers/delete.html",
-            {"area": "customers", "customer": customer},
-            error=error,
-        )
-    return redirect(request, "/customers", notice=f"Customer {customer.name} deleted.")
+    return confirmed(
+        request,
+        csrf,
+        template="customers/delete.html",
+        context={"area": "customers", "customer": customer},
+        action=lambda: customers.delete_customer(svc, actor, customer_id),
+        back="/customers",
+        notice=f"Customer {customer.name} deleted.",
+    )
 
 
 @router.post("/customers/{customer_id}/users")
@@ -233,9 +232,14 @@ def remove_user(
     user_id: str,
     csrf: CsrfField = "",
 ) -> Response:
-    http.check_csrf(request, csrf)
+    customer = customers.get_customer(svc, actor, customer_id)
     user = customers.get_customer_user(svc, actor, customer_id, user_id)
-    customers.remove_customer_user(svc, actor, customer_id, user_id)
-    return redirect(
-        request, f"/customers/{customer_id}", notice=f"{user.email} no longer has access."
+    return confirmed(
+        request,
+        csrf,
+        template="customers/remove_user.html",
+        context={"area": "customers", "customer": customer, "user": user},
+        action=lambda: customers.remove_customer_user(svc, actor, customer_id, user_id),
+        back=f"/customers/{customer_id}",
+        notice=f"{user.email} no longer has access.",
     )

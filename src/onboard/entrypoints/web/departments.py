@@ -8,6 +8,7 @@ from onboard.domain.access import Actor, Permission
 from onboard.domain.errors import Conflict, DomainError, Invalid
 from onboard.domain.identity import Department
 from onboard.entrypoints import http
+from onboard.entrypoints.web.confirm import confirmed
 from onboard.entrypoints.web.forms import CsrfField, Cursor, Text
 from onboard.entrypoints.web.rendering import redirect, render
 from onboard.entrypoints.web.routing import web_router
@@ -119,15 +120,13 @@ def delete_form(request: Request, svc: Svc, actor: MemberActor, department_id: s
 def delete(
     request: Request, svc: Svc, actor: MemberActor, department_id: str, csrf: CsrfField = ""
 ) -> Response:
-    http.check_csrf(request, csrf)
     department = departments.get_department(svc, actor, department_id)
-    try:
-        departments.delete_department(svc, actor, department_id)
-    except Conflict as error:
-        return render(
-            request,
-            "departments/delete.html",
-            {"area": "departments", "department": department},
-            error=error,
-        )
-    return redirect(request, "/departments", notice=f"Department {department.name} deleted.")
+    return confirmed(
+        request,
+        csrf,
+        template="departments/delete.html",
+        context={"area": "departments", "department": department},
+        action=lambda: departments.delete_department(svc, actor, department_id),
+        back="/departments",
+        notice=f"Department {department.name} deleted.",
+    )

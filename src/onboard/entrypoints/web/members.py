@@ -11,6 +11,7 @@ from onboard.domain.access import Actor, Permission, Role
 from onboard.domain.errors import Conflict, DepartmentForbidden, DomainError, Invalid
 from onboard.domain.identity import Member
 from onboard.entrypoints import http
+from onboard.entrypoints.web.confirm import confirmed
 from onboard.entrypoints.web.departments import all_departments
 from onboard.entrypoints.web.forms import (
     ALL_DEPARTMENTS,
@@ -222,12 +223,13 @@ def remove(
 ) -> Response:
     """End a membership; the organization keeps at least one Administrator of all
     departments, and says so here when it would not."""
-    http.check_csrf(request, csrf)
     member = members.get_member(svc, actor, member_id)
-    try:
-        members.remove_member(svc, actor, member_id)
-    except Conflict as error:
-        return render(
-            request, "members/remove.html", {"area": "members", "member": member}, error=error
-        )
-    return redirect(request, "/members", notice=f"{member.email} was removed.")
+    return confirmed(
+        request,
+        csrf,
+        template="members/remove.html",
+        context={"area": "members", "member": member},
+        action=lambda: members.remove_member(svc, actor, member_id),
+        back="/members",
+        notice=f"{member.email} was removed.",
+    )

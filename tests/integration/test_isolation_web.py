@@ -1,0 +1,187 @@
+"""Organization and department isolation (SPEC P5) on every page of the back office.
+
+The pages call the same use cases as the API, so the one access-control mechanism applies;
+this proves it from the browser's side. Each page that names a record is aimed at
+department A of organization 1 and opened, or its form posted (with a valid CSRF token), by
+a member of department B and by a member of another organization: they get a refusal page,
+see nothing of department A, and change nothing. The organization's Administrator gets the
+page. Lists never show department A to either. A new page joins by itself: pages are
+collected from the application and fail until PAGES or NOT_AIMED says how to treat them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from fastapi.routing import iter_route_contexts
+from fastapi.testclient import TestClient
+
+from onboard.bootstrap import Container
+from onboard.entrypoints import http
+from onboard.entrypoints.app import create_app
+from onboard.entrypoints.web.routing import WebRoute
+from onboard.services import auth
+from tests.factories import PASSWORD
+from tests.integration.test_isolation_matrix import (
+    ADMIN,
+    IN_B,
+    OUTSIDER,
+    World,
+    _rows,
+    _world,
+)
+
+_CSRF = re.compile(rf'name="{http.CSRF_FIELD}" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Page:
+    """How to aim a page at department A: its path parameters and, for a POST, the form."""
+
+    params: Callable[[World], dict[str, str]]
+    form: dict[str, str | list[str]] | None = None
+
+
+def _department(w: World) -> dict[str, str]:
+    return {"department_id": w.a.id}
+
+
+def _member(w: World) -> dict[str, str]:
+    return {"member_id": w.member_a.id}
+
+
+def _customer(w: World) -> dict[str, str]:
+    return {"customer_id": w.customer_a.id}
+
+
+def _customer_user(w: World) -> dict[str, str]:
+    return {"customer_id": w.customer_a.id, "user_id": w.user_a.id}
+
+
+PAGES: dict[tuple[str, str], Page] = {
+    ("GET", "/departments/{department_id}/edit"): Page(_department),
+    ("POST", "/departments/{department_id}/edit"): Page(_department, {"name": "Taken over"}),
+    ("GET", "/departments/{department_id}/delete"): Page(_department),
+    ("POST", "/departments/{department_id}/delete"): Page(_department, {}),
+    ("GET", "/members/{member_id}/edit"): Page(_member),
+    ("POST", "/members/{member_id}/edit"): Page(
+        _member, {"roles": ["administrator"], "access": "all"}
+    ),
+    ("GET", "/members/{member_id}/remove"): Page(_member),
+    ("POST", "/members/{member_id}/remove"): Page(_member, {}),
+    ("GET", "/customers/{customer_id}"): Page(_customer),
+    ("POST", "/customers/{customer_id}/rename"): Page(_customer, {"name": "Taken over"}),
+    ("GET", "/customers/{customer_id}/delete"): Page(_customer),
+    ("POST", "/customers/{customer_id}/delete"): Page(_customer, {}),
+    ("POST", "/customers/{customer_id}/users"): Page(_customer, {"email": "intruder@example.com"}),
+    ("GET", "/customers/{customer_id}/users/{user_id}/remove"): Page(_customer_user),
+    ("POST", "/customers/{customer_id}/users/{user_id}/remove"): Page(_customer_user, {}),
+}
+
+# Lists: they must show department A to the Administrator and to no one outside it.
+LISTS = ["/", "/departments", "/members", "/customers", "/audit"]
+
+# Pages that name no record of the organization: signing in and out, the person's own
+# account, creation forms (covered by the API matrix's department checks), the shells.
+NOT_AIMED = {
+    ("GET", "/login"), ("POST", "/login"), ("POST", "/logout"), ("GET", "/choose"),
+    ("POST", "/choose"), ("GET", "/account"), ("POST", "/account"), ("GET", "/m/login"),
+    ("POST", "/m/login"), ("GET", "/m"), ("GET", "/portal"), ("GET", "/members/new"),
+    ("POST", "/members/new"), ("POST", "/departments"), ("POST", "/customers"),
+    *(("GET", path) for path in LISTS),
+}  # fmt: skip
+
+
+def _web_routes(app: object) -> set[tuple[str, str]]:
+    return {
+        (method, context.path)
+        for context in iter_route_contexts(app.routes)  # type: ignore[attr-defined]
+        if isinstance(context.route, WebRoute)
+        for method in context.methods or ()
+    }
+
+
+@pytest.fixture
+def browsers(container: Container) -> Iterator[tuple[World, dict[str, TestClient]]]:
+    """The matrix's world, and a signed-in browser (its own cookie jar) for three actors."""
+    app = create_app(container.settings, container=container)
+    with TestClient(app) as api:
+        world = _world(container, api)
+        clients: dict[str, TestClient] = {}
+        for actor in (ADMIN, IN_B, OUTSIDER):
+            signed = auth.sign_in(
+                container.services,
+                container.sign_in_policy,
+                email=world.members[actor].email,
+                password=PASSWORD,
+                source_ip=None,
+            )
+            browser = TestClient(app, follow_redirects=False)
+            browser.cookies.set(http.SESSION_COOKIE, signed.token)
+            clients[actor] = browser
+        yield world, clients
+        for browser in clients.values():
+            browser.close()
+
+
+def _csrf(browser: TestClient) -> str:
+    found = _CSRF.search(browser.get("/account").text)
+    assert found, "the account page carries a CSRF token"
+    return found.group(1)
+
+
+def _open(browser: TestClient, method: str, path: str, page: Page, world: World) -> object:
+    url = path.format(**page.params(world))
+    if method == "GET":
+        return browser.get(url)
+    form = {**(page.form or {}), http.CSRF_FIELD: _csrf(browser)}
+    return browser.post(url, data=form)
+
+
+def test_every_page_is_either_aimed_at_department_a_or_declared_not_aimed(
+    container: Container,
+) -> None:
+    found = _web_routes(create_app(container.settings, container=container))
+    missing = sorted(found - set(PAGES) - NOT_AIMED)
+    stale = sorted((set(PAGES) | NOT_AIMED) - found)
+    assert not missing, f"pages with no isolation case; add them to PAGES or NOT_AIMED: {missing}"
+    assert not stale, f"cases for pages that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(PAGES))
+def test_a_page_about_department_a_is_refused_outside_it_and_changes_nothing(
+    browsers: tuple[World, dict[str, TestClient]], method: str, path: str
+) -> None:
+    world, clients = browsers
+    page = PAGES[(method, path)]
+    for actor in (IN_B, OUTSIDER):
+        before = _rows(world.engine)
+        answer = _open(clients[actor], method, path, page, world)
+        status = answer.status_code  # type: ignore[attr-defined]
+        text = answer.text  # type: ignore[attr-defined]
+        assert status in {403, 404}, f"{actor} on {method} {path}: {status}"
+        for secret in (world.a.name, world.customer_a.name, world.member_a.email):
+            assert secret not in text, f"{actor} sees {secret!r} on {method} {path}"
+        assert _rows(world.engine) == before, f"{actor} changed something via {method} {path}"
+    if method == "GET":
+        assert _open(clients[ADMIN], method, path, page, world).status_code == 200  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_lists_show_department_a_only_to_members_who_may_see_it(
+    browsers: tuple[World, dict[str, TestClient]], path: str
+) -> None:
+    world, clients = browsers
+    shown = {actor: clients[actor].get(path) for actor in (ADMIN, IN_B, OUTSIDER)}
+    for actor, answer in shown.items():
+        assert answer.status_code == 200, (actor, path, answer.status_code)
+    for actor in (IN_B, OUTSIDER):
+        for secret in (world.a.name, world.customer_a.name, world.member_a.email):
+            assert secret not in shown[actor].text, f"{actor} sees {secret!r} on {path}"
+    admin_sees = {"/departments": world.a.name, "/customers": world.customer_a.name,
+                  "/members": world.member_a.email, "/audit": world.a.id}  # fmt: skip
+    if path in admin_sees:
+        assert admin_sees[path] in shown[ADMIN].text
