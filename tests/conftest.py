@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,46 +146,63 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
+@contextmanager
+def serving(
+    database: Database,
+    var_dir: Path,
+    *,
+    secret_key: str,
+    workers: int = 1,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Run `onboard serve` on a free loopback port over ``database``; yield its URL and
+    stop it afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "ONBOARD_DATABASE_URL": database.url,
+        "ONBOARD_VAR_DIR": str(var_dir),
+        "ONBOARD_SECRET_KEY": secret_key,
+        "ONBOARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "ONBOARD_LOG_LEVEL": "warning",
+        **(extra_env or {}),
+    }
+    log_path = var_dir / f"server-{port}.log"
+    with log_path.open("w") as log:
+        command = [sys.executable, "-m", "onboard", "serve", "--host", "127.0.0.1"]
+        process = subprocess.Popen(
+            [*command, "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(url, process, log_path)
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
 @pytest.fixture(scope="session")
 def live_server(
     database: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """The server as users run it, on a free port, over each backend. Tests share it, so
-    each creates its own organization (see factories.new_organization)."""
-    port = free_port()
+    each creates its own organization (see factories.make_org)."""
     var_dir = tmp_path_factory.mktemp("var")
-    env = {
-        **os.environ,
-        "ONBOARD_DATABASE_URL": database.url,
-        "ONBOARD_VAR_DIR": str(var_dir),
-        "ONBOARD_SECRET_KEY": "live-server-secret-" + secrets.token_hex(16),
-        "ONBOARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "ONBOARD_LOG_LEVEL": "warning",
-        "ONBOARD_LOGIN_ATTEMPTS": "1000",
-    }
-    log = (var_dir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "onboard", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process, var_dir / "server.log")
+    secret_key = "live-server-secret-" + secrets.token_hex(16)
+    limits = {"ONBOARD_LOGIN_ATTEMPTS": "1000"}
+    with serving(database, var_dir, secret_key=secret_key, extra_env=limits) as url:
         settings = get_settings(
-            var_dir=var_dir,
-            database_url=database.url,
-            secret_key=env["ONBOARD_SECRET_KEY"],
-            public_url=url,
+            var_dir=var_dir, database_url=database.url, secret_key=secret_key, public_url=url
         )
         built = build(settings)
-        yield LiveServer(url, database, settings, built)
-        built.close()
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
+        try:
+            yield LiveServer(url, database, settings, built)
+        finally:
+            built.close()
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
