@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from onboard.adapters.crypto import Argon2Passwords
+from onboard.adapters.crypto import Argon2Passwords, HmacSigner
 from onboard.adapters.db.engine import build_engine
 from onboard.adapters.db.uow import SqlUnitOfWork
 from onboard.adapters.system import RandomIds, SystemClock
@@ -46,6 +47,9 @@ def build(
         clock=clock,
         ids=ids,
         passwords=passwords or Argon2Passwords(),
+        entropy=os.urandom,
+        signer=HmacSigner(settings.secret_key.get_secret_value(), purpose="services"),
+        public_url=settings.public_url,
     )
     policy = SignInPolicy(
         attempts=settings.login_attempts,

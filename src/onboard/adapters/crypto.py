@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 from argon2 import PasswordHasher as Argon2Hasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -50,3 +52,19 @@ class Sealer:
             return self._fernet.decrypt(token.encode("ascii"), ttl=max_age_seconds)
         except (InvalidToken, UnicodeEncodeError):
             return None
+
+
+class HmacSigner:
+    """HMAC-SHA256 signatures under a key derived from the secret key for one purpose."""
+
+    def __init__(self, secret_key: str, *, purpose: str) -> None:
+        self._key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=f"onboard:{purpose}".encode()
+        ).derive(secret_key.encode())
+
+    def sign(self, message: str) -> str:
+        digest = hmac.new(self._key, message.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+    def verify(self, message: str, signature: str) -> bool:
+        return hmac.compare_digest(self.sign(message), signature)

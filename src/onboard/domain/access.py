@@ -23,13 +23,33 @@ class Permission(StrEnum):
     MANAGE_MEMBERS = "manage_members"
     MANAGE_CUSTOMERS = "manage_customers"
     READ_AUDIT = "read_audit"
+    MANAGE_TEMPLATES = "manage_templates"
+    MANAGE_CODES = "manage_codes"
+    EDIT_DEVICES = "edit_devices"
+    DELETE_DEVICES = "delete_devices"
+    PAIR = "pair"
+    RECORD_SERVICE = "record_service"
+    MANAGE_NOTIFICATIONS = "manage_notifications"
 
 
+_FIELD_WORK = frozenset(
+    {Permission.READ, Permission.EDIT_DEVICES, Permission.PAIR, Permission.RECORD_SERVICE}
+)
+
+# §0: Device Managers run codes, devices, templates, pairing and customers; Technicians
+# scan, pair and unpair, create devices and record service; Viewers read everything.
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: frozenset(Permission),
-    Role.DEVICE_MANAGER: frozenset({Permission.READ, Permission.MANAGE_CUSTOMERS}),
+    Role.DEVICE_MANAGER: _FIELD_WORK
+    | {
+        Permission.MANAGE_CUSTOMERS,
+        Permission.MANAGE_TEMPLATES,
+        Permission.MANAGE_CODES,
+        Permission.DELETE_DEVICES,
+        Permission.MANAGE_NOTIFICATIONS,
+    },
     Role.IOT_MANAGER: frozenset({Permission.READ}),
-    Role.TECHNICIAN: frozenset({Permission.READ}),
+    Role.TECHNICIAN: _FIELD_WORK,
     Role.VIEWER: frozenset({Permission.READ, Permission.READ_AUDIT}),
 }
 

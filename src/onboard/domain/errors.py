@@ -110,3 +110,45 @@ class InUse(Conflict):
     """The record is still used by others and cannot be deleted."""
 
     code = "in_use"
+
+
+class CodeAlreadyPaired(Conflict):
+    """The code is paired with another device; unpair it first (SPEC A6)."""
+
+    code = "code_already_paired"
+
+
+class CodeNotPaired(Conflict):
+    """The code is not paired with any device (SPEC A9, A13)."""
+
+    code = "code_not_paired"
+
+
+class CodeDeactivated(Conflict):
+    """A deactivated code can neither be paired nor used (SPEC A6, A10)."""
+
+    code = "code_deactivated"
+
+
+class InvalidAttributes(Invalid):
+    """Device attributes do not fit the template's fields (SPEC A4)."""
+
+    code = "invalid_attributes"
+
+
+class WrongPin(Forbidden):
+    """The PIN entered for a code is wrong (SPEC A11)."""
+
+    code = "wrong_pin"
+
+
+class PinLocked(RateLimited):
+    """Too many wrong PINs for this code from this client (SPEC A11)."""
+
+    code = "pin_locked"
+
+
+class NotificationLimited(RateLimited):
+    """Too many notifications from this client (SPEC A13)."""
+
+    code = "notification_rate_limited"

@@ -27,6 +27,7 @@ SESSION_COOKIE = "onboard_session"
 CSRF_COOKIE = "onboard_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
+PIN_COOKIE_PREFIX = "onboard_pin_"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # The one mapping of domain errors to HTTP statuses, for the API and the pages alike;
@@ -118,3 +119,9 @@ def session_of(request: Request) -> tuple[WebSession, Actor | None] | None:
             found = None
     request.state.session = found
     return found
+
+
+def pin_cookie_name(token: str) -> str:
+    """The cookie holding this browser's PIN pass for one code (A11): one per code, for the
+    browser session."""
+    return PIN_COOKIE_PREFIX + token

@@ -11,6 +11,8 @@ from typing import Generic, Protocol, Self, TypeVar
 from onboard.domain.access import Actor, Scope
 from onboard.domain.audit import AuditEntry, Change
 from onboard.domain.clock import Clock
+from onboard.domain.codes import Code, Notification
+from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.identity import (
     ApiToken,
     Customer,
@@ -59,8 +61,46 @@ class WebSession:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class CodeFilter:
+    """A16: what a list of codes can be narrowed by; None means any."""
+
+    paired: bool | None = None
+    active: bool | None = None
+    pin: bool | None = None
+    department: str | None = None
+    batch: str | None = None
+    device_id: str | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True)
+class DeviceFilter:
+    """A16: what a list of devices can be narrowed by; None means any."""
+
+    paired: bool | None = None
+    department: str | None = None
+    template: str | None = None
+    customer: str | None = None
+    status: str | None = None
+    q: str | None = None
+
+
 class Ids(Protocol):
     def new(self) -> str: ...
+
+
+class Entropy(Protocol):
+    """Random bytes from a CSPRNG (code tokens, one-time secrets)."""
+
+    def __call__(self, size: int, /) -> bytes: ...
+
+
+class Signer(Protocol):
+    """Signs values that browsers hold for us (keyed by the secret key)."""
+
+    def sign(self, message: str) -> str: ...
+    def verify(self, message: str, signature: str) -> bool: ...
 
 
 class PasswordHasher(Protocol):
@@ -165,6 +205,64 @@ class AuditRepository(Protocol):
     def count(self, scope: Scope) -> int: ...
 
 
+class TemplateRepository(Protocol):
+    def add(self, template: Template) -> None: ...
+    def get(self, scope: Scope, template_id: str) -> Template | None: ...
+    def get_unscoped(self, template_id: str) -> Template | None: ...
+    def get_by_name(self, organization_id: str, name: str) -> Template | None: ...
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Template]: ...
+    def update(self, template: Template) -> None: ...
+    def delete(self, template_id: str) -> None: ...
+    def usage(self, template_id: str) -> int: ...
+
+
+class DeviceRepository(Protocol):
+    def add(self, device: Device) -> None: ...
+    def get(self, scope: Scope, device_id: str) -> Device | None: ...
+    def get_unscoped(self, device_id: str) -> Device | None: ...
+    def list_page(self, scope: Scope, filters: DeviceFilter, page: PageRequest) -> Page[Device]: ...
+    def count(self, scope: Scope) -> int: ...
+    def update(self, device: Device) -> None: ...
+    def delete(self, device_id: str) -> None: ...
+
+
+class CodeRepository(Protocol):
+    def add_many(self, codes: Sequence[Code]) -> None: ...
+    def get(self, scope: Scope, token: str) -> Code | None: ...
+    def get_by_token(self, token: str) -> Code | None:
+        """Any organization's code, for the public page (no scope: the token is the key)."""
+        ...
+
+    def list_page(self, scope: Scope, filters: CodeFilter, page: PageRequest) -> Page[Code]: ...
+    def count(self, scope: Scope) -> int: ...
+    def of_device(self, device_id: str) -> list[Code]: ...
+    def claim(self, code_id: str, device_id: str, at: datetime) -> bool:
+        """Pair atomically: True only if the code was active and free (A6)."""
+        ...
+
+    def release(self, code_id: str, device_id: str, at: datetime) -> bool: ...
+    def update(self, code: Code) -> None: ...
+    def delete(self, code_id: str) -> None: ...
+
+
+class InteractionRepository(Protocol):
+    def add(self, interaction: Interaction) -> None: ...
+    def list_page(self, device_id: str, page: PageRequest) -> Page[Interaction]: ...
+
+
+class NotificationRepository(Protocol):
+    def add(self, notification: Notification) -> None: ...
+    def get(self, code_id: str, notification_id: str) -> Notification | None: ...
+    def list_page(self, code_id: str, page: PageRequest) -> Page[Notification]: ...
+    def delete(self, notification_id: str) -> None: ...
+    def delete_for_code(self, code_id: str) -> int: ...
+
+
+class ServiceRecordRepository(Protocol):
+    def add(self, record: ServiceRecord) -> None: ...
+    def list_page(self, device_id: str, page: PageRequest) -> Page[ServiceRecord]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; leaving without commit() rolls back."""
 
@@ -178,6 +276,12 @@ class UnitOfWork(Protocol):
     sessions: SessionRepository
     rate_limits: RateLimitRepository
     audit: AuditRepository
+    templates: TemplateRepository
+    devices: DeviceRepository
+    codes: CodeRepository
+    interactions: InteractionRepository
+    notifications: NotificationRepository
+    service_records: ServiceRecordRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -205,3 +309,6 @@ class Services:
     clock: Clock
     ids: Ids
     passwords: PasswordHasher
+    entropy: Entropy
+    signer: Signer
+    public_url: str

@@ -10,12 +10,14 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     MetaData,
     String,
     Table,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
@@ -226,9 +228,157 @@ outbox_events = Table(
     Index("ix_outbox_events_unpublished", "published_at", "id"),
 )
 
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("fields", JSON, nullable=False),
+    _created_at(),
+    UniqueConstraint("organization_id", "name"),
+)
+
+template_departments = Table(
+    "template_departments",
+    metadata,
+    Column("template_id", ID, ForeignKey("templates.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+devices = Table(
+    "devices",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("serial", String(100)),
+    Column("template_id", ID, ForeignKey("templates.id")),
+    Column("attributes", JSON, nullable=False),
+    Column("customer_id", ID, ForeignKey("customers.id", ondelete="SET NULL")),
+    Column("location_text", String(500)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("status", String(20), nullable=False),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index(None, "organization_id", "id"),
+    Index(None, "organization_id", "serial"),
+    Index(None, "organization_id", "name"),
+    Index(None, "organization_id", "template_id", "id"),
+    Index(None, "organization_id", "customer_id", "id"),
+    Index(None, "organization_id", "status", "id"),
+)
+
+device_departments = Table(
+    "device_departments",
+    metadata,
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+codes = Table(
+    "codes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("token", String(16), nullable=False, unique=True),
+    Column("label", String(100)),
+    Column("batch", String(100)),
+    Column("active", Boolean, nullable=False),
+    Column("pin_hash", String(255)),
+    # Deleting a device unpairs its codes and deletes none of them (A5).
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="SET NULL")),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index(None, "organization_id", "id"),
+    Index(None, "device_id"),
+    Index(None, "organization_id", "batch", "id"),
+    Index(None, "organization_id", "active", "id"),
+)
+
+code_departments = Table(
+    "code_departments",
+    metadata,
+    Column("code_id", ID, ForeignKey("codes.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+device_interactions = Table(
+    "device_interactions",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("contact", String(200)),
+    Column("author", String(400), nullable=False),
+    _created_at(),
+    Index(None, "device_id", "id"),
+)
+
+code_notifications = Table(
+    "code_notifications",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("code_id", ID, ForeignKey("codes.id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "interaction_id",
+        ID,
+        ForeignKey("device_interactions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("message", Text, nullable=False),
+    Column("contact", String(200)),
+    _created_at(),
+    Index(None, "code_id", "id"),
+)
+
+service_records = Table(
+    "service_records",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="CASCADE"), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("performed_at", UtcDateTime(), nullable=False),
+    Column("author", String(400), nullable=False),
+    _created_at(),
+    Index(None, "device_id", "id"),
+)
+
 # P5 in one place: each department-scoped table and the table of its department links.
 DEPARTMENT_LINKS: dict[str, tuple[Table, str]] = {
     "members": (member_departments, "member_id"),
     "customers": (customer_departments, "customer_id"),
+    "devices": (device_departments, "device_id"),
+    "codes": (code_departments, "code_id"),
     "audit_entries": (audit_entry_departments, "entry_id"),
 }
+
+# Seen by every member of the organization, whatever their departments.
+ORGANIZATION_WIDE = frozenset({"templates"})
+
+# Links that keep a department in use (it cannot be deleted while any exists).
+DEPARTMENT_USES: tuple[Table, ...] = (
+    member_departments,
+    customer_departments,
+    device_departments,
+    code_departments,
+    template_departments,
+)

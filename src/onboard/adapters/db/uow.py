@@ -32,6 +32,12 @@ class SqlUnitOfWork:
     sessions: ports.SessionRepository
     rate_limits: ports.RateLimitRepository
     audit: ports.AuditRepository
+    templates: ports.TemplateRepository
+    devices: ports.DeviceRepository
+    codes: ports.CodeRepository
+    interactions: ports.InteractionRepository
+    notifications: ports.NotificationRepository
+    service_records: ports.ServiceRecordRepository
 
     def __init__(self, engine: Engine, clock: Clock, ids: Ids) -> None:
         self._engine = engine
@@ -54,6 +60,12 @@ class SqlUnitOfWork:
         self.rate_limits = r.SqlRateLimits(conn)
         self._audit = r.SqlAudit(conn)
         self.audit = self._audit
+        self.templates = r.SqlTemplates(conn)
+        self.devices = r.SqlDevices(conn)
+        self.codes = r.SqlCodes(conn)
+        self.interactions = r.SqlInteractions(conn)
+        self.notifications = r.SqlNotifications(conn)
+        self.service_records = r.SqlServiceRecords(conn)
         return self
 
     def __exit__(

@@ -1,32 +1,25 @@
-"""Repositories: load and store domain records; every scoped read applies visible() (P5)."""
+"""Organizations, departments, people, members, customers, tokens and web sessions."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
-    Select,
-    Table,
-    case,
     delete,
-    func,
     insert,
-    or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from onboard.adapters.db import tables as t
+from onboard.adapters.db.repositories.base import Linked, count, paginate
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Role, Scope
-from onboard.domain.audit import AuditEntry
 from onboard.domain.identity import (
     ApiToken,
     Customer,
@@ -36,59 +29,7 @@ from onboard.domain.identity import (
     Organization,
     Person,
 )
-from onboard.services.ports import AuditFilter, Page, PageRequest, WebSession
-
-T = TypeVar("T")
-
-
-def paginate(
-    conn: Connection,
-    query: Select[Any],
-    id_column: ColumnElement[str],
-    page: PageRequest,
-    to_record: Callable[[Sequence[Row[Any]]], list[T]],
-    *,
-    newest_first: bool = False,
-) -> Page[T]:
-    """Keyset pagination on the time-ordered id: stable under inserts, fast at any depth."""
-    if page.after is not None:
-        query = query.where(id_column < page.after if newest_first else id_column > page.after)
-    order = id_column.desc() if newest_first else id_column.asc()
-    rows = conn.execute(query.order_by(order).limit(page.limit + 1)).all()
-    more = len(rows) > page.limit
-    rows = rows[: page.limit]
-    items = to_record(rows)
-    return Page(items, rows[-1].id if more and rows else None)
-
-
-def count(conn: Connection, table: Table, where: ColumnElement[bool]) -> int:
-    return int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
-
-
-class _Linked:
-    """Department links of a scoped table: read in one query per page, replaced on change."""
-
-    def __init__(self, conn: Connection, links: Table, owner: str) -> None:
-        self.conn = conn
-        self.links = links
-        self.owner = links.c[owner]
-
-    def of(self, ids: Iterable[str]) -> dict[str, frozenset[str]]:
-        found: dict[str, set[str]] = defaultdict(set)
-        id_list = list(ids)
-        if id_list:
-            query = select(self.owner, self.links.c.department_id).where(self.owner.in_(id_list))
-            for owner_id, department_id in self.conn.execute(query):
-                found[owner_id].add(department_id)
-        return {owner_id: frozenset(found.get(owner_id, ())) for owner_id in id_list}
-
-    def replace(self, owner_id: str, departments: frozenset[str] | None) -> None:
-        self.conn.execute(delete(self.links).where(self.owner == owner_id))
-        if departments:
-            self.conn.execute(
-                insert(self.links),
-                [{self.owner.name: owner_id, "department_id": d} for d in sorted(departments)],
-            )
+from onboard.services.ports import Page, PageRequest, WebSession
 
 
 class SqlOrganizations:
@@ -179,11 +120,10 @@ class SqlDepartments:
 
     def usage(self, department_id: str) -> int:
         """How many records link to the department (the log's links do not count)."""
-        total = 0
-        for name, (links, _) in t.DEPARTMENT_LINKS.items():
-            if name != "audit_entries":
-                total += count(self.conn, links, links.c.department_id == department_id)
-        return total
+        return sum(
+            count(self.conn, links, links.c.department_id == department_id)
+            for links in t.DEPARTMENT_USES
+        )
 
 
 class SqlPersons:
@@ -227,7 +167,7 @@ class SqlMembers:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.links = _Linked(conn, t.member_departments, "member_id")
+        self.links = Linked(conn, t.member_departments, "member_id")
 
     def _records(self, rows: Sequence[Row[Any]]) -> list[Member]:
         links = self.links.of(r.id for r in rows if not r.all_departments)
@@ -305,7 +245,7 @@ class SqlMembers:
 class SqlCustomers:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.links = _Linked(conn, t.customer_departments, "customer_id")
+        self.links = Linked(conn, t.customer_departments, "customer_id")
 
     def _records(self, rows: Sequence[Row[Any]]) -> list[Customer]:
         links = self.links.of(r.id for r in rows)
@@ -503,106 +443,3 @@ class SqlSessions:
 
     def delete_for_person(self, person_id: str) -> None:
         self.conn.execute(delete(t.web_sessions).where(t.web_sessions.c.person_id == person_id))
-
-
-class SqlRateLimits:
-    """Fixed-window counters in the database, so every server process shares them. A hit is
-    one atomic upsert, so concurrent attempts are all counted."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        dialect = conn.dialect.name
-        self._insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-    def count(self, key: str, *, now: datetime, window_seconds: int) -> int:
-        row = self.conn.execute(select(t.rate_limits).where(t.rate_limits.c.key == key)).first()
-        if row is None or now - row.window_start >= timedelta(seconds=window_seconds):
-            return 0
-        return int(row.hits)
-
-    def hit(self, key: str, *, now: datetime, window_seconds: int) -> int:
-        table = t.rate_limits
-        expired = table.c.window_start <= now - timedelta(seconds=window_seconds)
-        values = self._insert(table).values(key=key, window_start=now, hits=1)
-        statement = values.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "hits": case((expired, 1), else_=table.c.hits + 1),
-                "window_start": case((expired, now), else_=table.c.window_start),
-            },
-        ).returning(table.c.hits)
-        return int(self.conn.execute(statement).scalar_one())
-
-    def reset(self, key: str) -> None:
-        self.conn.execute(delete(t.rate_limits).where(t.rate_limits.c.key == key))
-
-
-class SqlAudit:
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.links = _Linked(conn, t.audit_entry_departments, "entry_id")
-
-    def _records(self, rows: Sequence[Row[Any]]) -> list[AuditEntry]:
-        links = self.links.of(r.id for r in rows)
-        return [
-            AuditEntry(
-                r.id,
-                r.organization_id,
-                r.at,
-                r.actor_kind,
-                r.actor_id,
-                r.actor_label,
-                r.action,
-                r.target_type,
-                r.target_id,
-                r.before,
-                r.after,
-                r.source_ip,
-                links[r.id] or None,
-            )
-            for r in rows
-        ]
-
-    def add(self, entry: AuditEntry) -> None:
-        self.conn.execute(
-            insert(t.audit_entries).values(
-                id=entry.id,
-                organization_id=entry.organization_id,
-                at=entry.at,
-                actor_kind=entry.actor_kind,
-                actor_id=entry.actor_id,
-                actor_label=entry.actor_label,
-                action=entry.action,
-                target_type=entry.target_type,
-                target_id=entry.target_id,
-                before=entry.before,
-                after=entry.after,
-                source_ip=entry.source_ip,
-            )
-        )
-        self.links.replace(entry.id, entry.departments)
-
-    def list_page(self, scope: Scope, filters: AuditFilter, page: PageRequest) -> Page[AuditEntry]:
-        c = t.audit_entries.c
-        query = select(t.audit_entries).where(visible(scope, t.audit_entries))
-        if filters.action:
-            query = query.where(
-                or_(
-                    c.action == filters.action,
-                    c.action.startswith(filters.action.rstrip(".") + "."),
-                )
-            )
-        if filters.target:
-            query = query.where(or_(c.target_id == filters.target, c.target_type == filters.target))
-        if filters.actor:
-            query = query.where(
-                or_(c.actor_id == filters.actor, c.actor_label.startswith(filters.actor))
-            )
-        if filters.since:
-            query = query.where(c.at >= filters.since)
-        if filters.until:
-            query = query.where(c.at < filters.until)
-        return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
-
-    def count(self, scope: Scope) -> int:
-        return count(self.conn, t.audit_entries, visible(scope, t.audit_entries))

@@ -1,0 +1,40 @@
+"""Repositories: load and store domain records; every scoped read applies visible() (P5)."""
+
+from onboard.adapters.db.repositories.audit import SqlAudit
+from onboard.adapters.db.repositories.codes import SqlCodes, SqlNotifications
+from onboard.adapters.db.repositories.devices import (
+    SqlDevices,
+    SqlInteractions,
+    SqlServiceRecords,
+    SqlTemplates,
+)
+from onboard.adapters.db.repositories.identity import (
+    SqlCustomers,
+    SqlCustomerUsers,
+    SqlDepartments,
+    SqlMembers,
+    SqlOrganizations,
+    SqlPersons,
+    SqlSessions,
+    SqlTokens,
+)
+from onboard.adapters.db.repositories.limits import SqlRateLimits
+
+__all__ = [
+    "SqlAudit",
+    "SqlCodes",
+    "SqlCustomerUsers",
+    "SqlCustomers",
+    "SqlDepartments",
+    "SqlDevices",
+    "SqlInteractions",
+    "SqlMembers",
+    "SqlNotifications",
+    "SqlOrganizations",
+    "SqlPersons",
+    "SqlRateLimits",
+    "SqlServiceRecords",
+    "SqlSessions",
+    "SqlTemplates",
+    "SqlTokens",
+]

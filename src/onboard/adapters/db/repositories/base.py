@@ -1,0 +1,73 @@
+"""What every repository shares: keyset pagination, counting, department links."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+)
+
+from onboard.services.ports import Page, PageRequest
+
+T = TypeVar("T")
+
+
+def paginate(
+    conn: Connection,
+    query: Select[Any],
+    id_column: ColumnElement[str],
+    page: PageRequest,
+    to_record: Callable[[Sequence[Row[Any]]], list[T]],
+    *,
+    newest_first: bool = False,
+) -> Page[T]:
+    """Keyset pagination on the time-ordered id: stable under inserts, fast at any depth."""
+    if page.after is not None:
+        query = query.where(id_column < page.after if newest_first else id_column > page.after)
+    order = id_column.desc() if newest_first else id_column.asc()
+    rows = conn.execute(query.order_by(order).limit(page.limit + 1)).all()
+    more = len(rows) > page.limit
+    rows = rows[: page.limit]
+    items = to_record(rows)
+    return Page(items, rows[-1].id if more and rows else None)
+
+
+def count(conn: Connection, table: Table, where: ColumnElement[bool]) -> int:
+    return int(conn.execute(select(func.count()).select_from(table).where(where)).scalar_one())
+
+
+class Linked:
+    """Department links of a scoped table: read in one query per page, replaced on change."""
+
+    def __init__(self, conn: Connection, links: Table, owner: str) -> None:
+        self.conn = conn
+        self.links = links
+        self.owner = links.c[owner]
+
+    def of(self, ids: Iterable[str]) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = defaultdict(set)
+        id_list = list(ids)
+        if id_list:
+            query = select(self.owner, self.links.c.department_id).where(self.owner.in_(id_list))
+            for owner_id, department_id in self.conn.execute(query):
+                found[owner_id].add(department_id)
+        return {owner_id: frozenset(found.get(owner_id, ())) for owner_id in id_list}
+
+    def replace(self, owner_id: str, departments: frozenset[str] | None) -> None:
+        self.conn.execute(delete(self.links).where(self.owner == owner_id))
+        if departments:
+            self.conn.execute(
+                insert(self.links),
+                [{self.owner.name: owner_id, "department_id": d} for d in sorted(departments)],
+            )

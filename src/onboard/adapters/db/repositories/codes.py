@@ -1,0 +1,227 @@
+"""Codes and their notification history; pairing is one atomic UPDATE (SPEC A6)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, or_, select, update
+
+from onboard.adapters.db import tables as t
+from onboard.adapters.db.repositories.base import Linked, count, paginate
+from onboard.adapters.db.repositories.devices import like_pattern
+from onboard.adapters.db.scoping import visible
+from onboard.domain.access import Scope
+from onboard.domain.codes import Code, Notification
+from onboard.services.ports import CodeFilter, Page, PageRequest
+
+_INSERT_CHUNK = 1000
+
+
+class SqlCodes:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.links = Linked(conn, t.code_departments, "code_id")
+
+    def _records(self, rows: Sequence[Row[Any]]) -> list[Code]:
+        links = self.links.of(r.id for r in rows)
+        return [
+            Code(
+                id=r.id,
+                organization_id=r.organization_id,
+                token=r.token,
+                label=r.label,
+                batch=r.batch,
+                active=r.active,
+                pin_hash=r.pin_hash,
+                departments=links[r.id],
+                device_id=r.device_id,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
+
+    def _one(self, *where: ColumnElement[bool]) -> Code | None:
+        rows = self.conn.execute(select(t.codes).where(*where)).all()
+        return next(iter(self._records(rows)), None)
+
+    def add_many(self, codes: Sequence[Code]) -> None:
+        """Insert in chunks of executemany, not one statement a code."""
+        for start in range(0, len(codes), _INSERT_CHUNK):
+            chunk = codes[start : start + _INSERT_CHUNK]
+            self.conn.execute(
+                insert(t.codes),
+                [
+                    {
+                        "id": c.id,
+                        "organization_id": c.organization_id,
+                        "token": c.token,
+                        "label": c.label,
+                        "batch": c.batch,
+                        "active": c.active,
+                        "pin_hash": c.pin_hash,
+                        "device_id": c.device_id,
+                        "created_at": c.created_at,
+                        "updated_at": c.updated_at,
+                    }
+                    for c in chunk
+                ],
+            )
+            links = [
+                {"code_id": c.id, "department_id": d} for c in chunk for d in sorted(c.departments)
+            ]
+            if links:
+                self.conn.execute(insert(t.code_departments), links)
+
+    def get(self, scope: Scope, token: str) -> Code | None:
+        return self._one(visible(scope, t.codes), t.codes.c.token == token)
+
+    def get_by_token(self, token: str) -> Code | None:
+        return self._one(t.codes.c.token == token)
+
+    def list_page(self, scope: Scope, filters: CodeFilter, page: PageRequest) -> Page[Code]:
+        c = t.codes.c
+        query = select(t.codes).where(visible(scope, t.codes))
+        if filters.paired is not None:
+            query = query.where(
+                c.device_id.is_not(None) if filters.paired else c.device_id.is_(None)
+            )
+        if filters.active is not None:
+            query = query.where(c.active.is_(filters.active))
+        if filters.pin is not None:
+            query = query.where(c.pin_hash.is_not(None) if filters.pin else c.pin_hash.is_(None))
+        if filters.batch:
+            query = query.where(c.batch == filters.batch)
+        if filters.device_id:
+            query = query.where(c.device_id == filters.device_id)
+        if filters.department:
+            query = query.where(_in_department(filters.department))
+        if filters.q:
+            pattern = like_pattern(filters.q)
+            query = query.where(
+                or_(
+                    c.token.ilike(pattern, escape="\\"),
+                    c.label.ilike(pattern, escape="\\"),
+                    c.batch.ilike(pattern, escape="\\"),
+                )
+            )
+        return paginate(self.conn, query, c.id, page, self._records)
+
+    def count(self, scope: Scope) -> int:
+        return count(self.conn, t.codes, visible(scope, t.codes))
+
+    def of_device(self, device_id: str) -> list[Code]:
+        rows = self.conn.execute(
+            select(t.codes).where(t.codes.c.device_id == device_id).order_by(t.codes.c.id)
+        ).all()
+        return self._records(rows)
+
+    def claim(self, code_id: str, device_id: str, at: datetime) -> bool:
+        c = t.codes.c
+        result = self.conn.execute(
+            update(t.codes)
+            .where(c.id == code_id, c.device_id.is_(None), c.active.is_(True))
+            .values(device_id=device_id, updated_at=at)
+        )
+        return bool(result.rowcount == 1)
+
+    def release(self, code_id: str, device_id: str, at: datetime) -> bool:
+        c = t.codes.c
+        result = self.conn.execute(
+            update(t.codes)
+            .where(c.id == code_id, c.device_id == device_id)
+            .values(device_id=None, updated_at=at)
+        )
+        return bool(result.rowcount == 1)
+
+    def update(self, code: Code) -> None:
+        self.conn.execute(
+            update(t.codes)
+            .where(t.codes.c.id == code.id)
+            .values(
+                label=code.label,
+                batch=code.batch,
+                active=code.active,
+                pin_hash=code.pin_hash,
+                updated_at=code.updated_at,
+            )
+        )
+        self.links.replace(code.id, code.departments)
+
+    def delete(self, code_id: str) -> None:
+        self.conn.execute(delete(t.codes).where(t.codes.c.id == code_id))
+
+
+def _in_department(department: str) -> ColumnElement[bool]:
+    """A code is in a department by its effective departments (A8)."""
+    codes, devices, own = t.codes.c, t.device_departments.c, t.code_departments.c
+    through_device = exists(
+        select(devices.device_id).where(
+            devices.device_id == codes.device_id, devices.department_id == department
+        )
+    )
+    of_its_own = exists(
+        select(own.code_id).where(own.code_id == codes.id, own.department_id == department)
+    )
+    return or_(
+        (codes.device_id.is_not(None)) & through_device,
+        (codes.device_id.is_(None)) & of_its_own,
+    )
+
+
+class SqlNotifications:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _records(rows: Sequence[Row[Any]]) -> list[Notification]:
+        return [
+            Notification(
+                r.id,
+                r.organization_id,
+                r.code_id,
+                r.device_id,
+                r.interaction_id,
+                r.message,
+                r.contact,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def add(self, notification: Notification) -> None:
+        self.conn.execute(
+            insert(t.code_notifications).values(
+                id=notification.id,
+                organization_id=notification.organization_id,
+                code_id=notification.code_id,
+                device_id=notification.device_id,
+                interaction_id=notification.interaction_id,
+                message=notification.message,
+                contact=notification.contact,
+                created_at=notification.created_at,
+            )
+        )
+
+    def get(self, code_id: str, notification_id: str) -> Notification | None:
+        c = t.code_notifications.c
+        rows = self.conn.execute(
+            select(t.code_notifications).where(c.code_id == code_id, c.id == notification_id)
+        ).all()
+        return next(iter(self._records(rows)), None)
+
+    def list_page(self, code_id: str, page: PageRequest) -> Page[Notification]:
+        c = t.code_notifications.c
+        query = select(t.code_notifications).where(c.code_id == code_id)
+        return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
+
+    def delete(self, notification_id: str) -> None:
+        c = t.code_notifications.c
+        self.conn.execute(delete(t.code_notifications).where(c.id == notification_id))
+
+    def delete_for_code(self, code_id: str) -> int:
+        c = t.code_notifications.c
+        result = self.conn.execute(delete(t.code_notifications).where(c.code_id == code_id))
+        return int(result.rowcount)

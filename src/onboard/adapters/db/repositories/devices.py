@@ -1,0 +1,290 @@
+"""Templates, devices and what a device keeps: interactions and service records."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, or_, select, update
+
+from onboard.adapters.db import tables as t
+from onboard.adapters.db.repositories.base import Linked, count, paginate
+from onboard.adapters.db.scoping import visible
+from onboard.domain.access import Scope
+from onboard.domain.devices import (
+    Device,
+    DeviceStatus,
+    FieldType,
+    Interaction,
+    InteractionKind,
+    Location,
+    ServiceRecord,
+    Template,
+    TemplateField,
+)
+from onboard.services.ports import DeviceFilter, Page, PageRequest
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern that matches ``text`` literally anywhere (escape char: backslash)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+class SqlTemplates:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.links = Linked(conn, t.template_departments, "template_id")
+
+    def _records(self, rows: Sequence[Row[Any]]) -> list[Template]:
+        links = self.links.of(r.id for r in rows)
+        return [
+            Template(
+                r.id,
+                r.organization_id,
+                r.name,
+                tuple(
+                    TemplateField(f["name"], FieldType(f["type"]), f["required"], f["public"])
+                    for f in r.fields
+                ),
+                links[r.id],
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def _one(self, *where: ColumnElement[bool]) -> Template | None:
+        rows = self.conn.execute(select(t.templates).where(*where)).all()
+        return next(iter(self._records(rows)), None)
+
+    @staticmethod
+    def _fields(template: Template) -> list[dict[str, Any]]:
+        return [
+            {"name": f.name, "type": f.type.value, "required": f.required, "public": f.public}
+            for f in template.fields
+        ]
+
+    def add(self, template: Template) -> None:
+        self.conn.execute(
+            insert(t.templates).values(
+                id=template.id,
+                organization_id=template.organization_id,
+                name=template.name,
+                fields=self._fields(template),
+                created_at=template.created_at,
+            )
+        )
+        self.links.replace(template.id, template.departments)
+
+    def get(self, scope: Scope, template_id: str) -> Template | None:
+        return self._one(visible(scope, t.templates), t.templates.c.id == template_id)
+
+    def get_unscoped(self, template_id: str) -> Template | None:
+        return self._one(t.templates.c.id == template_id)
+
+    def get_by_name(self, organization_id: str, name: str) -> Template | None:
+        return self._one(
+            t.templates.c.organization_id == organization_id, t.templates.c.name == name
+        )
+
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Template]:
+        query = select(t.templates).where(visible(scope, t.templates))
+        return paginate(self.conn, query, t.templates.c.id, page, self._records)
+
+    def update(self, template: Template) -> None:
+        self.conn.execute(
+            update(t.templates)
+            .where(t.templates.c.id == template.id)
+            .values(name=template.name, fields=self._fields(template))
+        )
+        self.links.replace(template.id, template.departments)
+
+    def delete(self, template_id: str) -> None:
+        self.conn.execute(delete(t.templates).where(t.templates.c.id == template_id))
+
+    def usage(self, template_id: str) -> int:
+        return count(self.conn, t.devices, t.devices.c.template_id == template_id)
+
+
+class SqlDevices:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.links = Linked(conn, t.device_departments, "device_id")
+
+    def _records(self, rows: Sequence[Row[Any]]) -> list[Device]:
+        links = self.links.of(r.id for r in rows)
+        return [
+            Device(
+                id=r.id,
+                organization_id=r.organization_id,
+                name=r.name,
+                serial=r.serial,
+                template_id=r.template_id,
+                attributes=dict(r.attributes),
+                departments=links[r.id],
+                customer_id=r.customer_id,
+                location=Location(r.location_text, r.latitude, r.longitude),
+                status=DeviceStatus(r.status),
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+            for r in rows
+        ]
+
+    def _one(self, *where: ColumnElement[bool]) -> Device | None:
+        rows = self.conn.execute(select(t.devices).where(*where)).all()
+        return next(iter(self._records(rows)), None)
+
+    @staticmethod
+    def _values(device: Device) -> dict[str, Any]:
+        return {
+            "name": device.name,
+            "serial": device.serial,
+            "template_id": device.template_id,
+            "attributes": device.attributes,
+            "customer_id": device.customer_id,
+            "location_text": device.location.text,
+            "latitude": device.location.latitude,
+            "longitude": device.location.longitude,
+            "status": device.status.value,
+            "updated_at": device.updated_at,
+        }
+
+    def add(self, device: Device) -> None:
+        self.conn.execute(
+            insert(t.devices).values(
+                id=device.id,
+                organization_id=device.organization_id,
+                created_at=device.created_at,
+                **self._values(device),
+            )
+        )
+        self.links.replace(device.id, device.departments)
+
+    def get(self, scope: Scope, device_id: str) -> Device | None:
+        return self._one(visible(scope, t.devices), t.devices.c.id == device_id)
+
+    def get_unscoped(self, device_id: str) -> Device | None:
+        return self._one(t.devices.c.id == device_id)
+
+    def list_page(self, scope: Scope, filters: DeviceFilter, page: PageRequest) -> Page[Device]:
+        c = t.devices.c
+        query = select(t.devices).where(visible(scope, t.devices))
+        if filters.paired is not None:
+            paired = exists(select(t.codes.c.id).where(t.codes.c.device_id == c.id))
+            query = query.where(paired if filters.paired else ~paired)
+        if filters.department:
+            links = t.device_departments
+            query = query.where(
+                exists(
+                    select(links.c.device_id).where(
+                        links.c.device_id == c.id, links.c.department_id == filters.department
+                    )
+                )
+            )
+        if filters.template:
+            query = query.where(c.template_id == filters.template)
+        if filters.customer:
+            query = query.where(c.customer_id == filters.customer)
+        if filters.status:
+            query = query.where(c.status == filters.status)
+        if filters.q:
+            pattern = like_pattern(filters.q)
+            query = query.where(
+                or_(
+                    c.name.ilike(pattern, escape="\\"),
+                    c.serial.ilike(pattern, escape="\\"),
+                    c.location_text.ilike(pattern, escape="\\"),
+                )
+            )
+        return paginate(self.conn, query, c.id, page, self._records)
+
+    def count(self, scope: Scope) -> int:
+        return count(self.conn, t.devices, visible(scope, t.devices))
+
+    def update(self, device: Device) -> None:
+        self.conn.execute(
+            update(t.devices).where(t.devices.c.id == device.id).values(**self._values(device))
+        )
+        self.links.replace(device.id, device.departments)
+
+    def delete(self, device_id: str) -> None:
+        self.conn.execute(delete(t.devices).where(t.devices.c.id == device_id))
+
+
+class SqlInteractions:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _records(rows: Sequence[Row[Any]]) -> list[Interaction]:
+        return [
+            Interaction(
+                r.id,
+                r.organization_id,
+                r.device_id,
+                InteractionKind(r.kind),
+                r.text,
+                r.contact,
+                r.author,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def add(self, interaction: Interaction) -> None:
+        self.conn.execute(
+            insert(t.device_interactions).values(
+                id=interaction.id,
+                organization_id=interaction.organization_id,
+                device_id=interaction.device_id,
+                kind=interaction.kind.value,
+                text=interaction.text,
+                contact=interaction.contact,
+                author=interaction.author,
+                created_at=interaction.created_at,
+            )
+        )
+
+    def list_page(self, device_id: str, page: PageRequest) -> Page[Interaction]:
+        c = t.device_interactions.c
+        query = select(t.device_interactions).where(c.device_id == device_id)
+        return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
+
+
+class SqlServiceRecords:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _records(rows: Sequence[Row[Any]]) -> list[ServiceRecord]:
+        return [
+            ServiceRecord(
+                r.id,
+                r.organization_id,
+                r.device_id,
+                r.text,
+                r.performed_at,
+                r.author,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def add(self, record: ServiceRecord) -> None:
+        self.conn.execute(
+            insert(t.service_records).values(
+                id=record.id,
+                organization_id=record.organization_id,
+                device_id=record.device_id,
+                text=record.text,
+                performed_at=record.performed_at,
+                author=record.author,
+                created_at=record.created_at,
+            )
+        )
+
+    def list_page(self, device_id: str, page: PageRequest) -> Page[ServiceRecord]:
+        c = t.service_records.c
+        query = select(t.service_records).where(c.device_id == device_id)
+        return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
