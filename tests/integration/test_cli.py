@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
+from onboard.adapters.db.migrate import alembic_config
 from onboard.bootstrap import Container
 from onboard.domain.errors import Unauthenticated
 from onboard.entrypoints.cli import app
@@ -120,7 +122,8 @@ def test_config_show_masks_the_secret_key(run) -> None:
     assert "cli-test-key" not in result.output
 
 
-def test_db_upgrade_reports_the_revision(run) -> None:
+def test_db_upgrade_reports_the_revision(run, container: Container) -> None:
     result = run("db", "upgrade")
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    head = ScriptDirectory.from_config(alembic_config(container.engine)).get_current_head()
+    assert f"revision {head}" in result.output
