@@ -31,10 +31,13 @@ from sqlalchemy import Engine, select
 
 from onboard.adapters.db.tables import metadata
 from onboard.bootstrap import Container
+from onboard.domain.codes import Code, Notification
+from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.identity import Customer, CustomerUser, Department, Member
 from onboard.entrypoints.api.app import api_router
 from onboard.entrypoints.app import create_app
-from onboard.services import customers, dashboard
+from onboard.services import codes, customers, dashboard, devices, pairing, public, records
+from onboard.services import templates as templates_
 from onboard.services.common import member_actor
 from onboard.services.ports import Services
 from onboard.services.tokens import create_token
@@ -55,7 +58,16 @@ WHO = {
 }
 
 # Served without a member's token and without tenant data.
-NOT_TENANT_DATA = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs")}
+NOT_TENANT_DATA = {
+    ("GET", "/api/v1/openapi.json"),
+    ("GET", "/api/v1/docs"),
+    # The code user's routes (A10-A13): no member, no scope; the token from the sticker is
+    # the key, and they show only what A12 lets a code user see. Tested on their own in
+    # tests/e2e/test_api_codes.py, and below for what they reveal of an organization.
+    ("GET", "/api/v1/public/codes/{token}"),
+    ("POST", "/api/v1/public/codes/{token}/pin"),
+    ("POST", "/api/v1/public/codes/{token}/notifications"),
+}
 
 
 # --- the world every matrix test starts from ------------------------------------------
@@ -64,7 +76,11 @@ NOT_TENANT_DATA = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs")}
 @dataclass
 class World:
     """Organization 1 with departments A and B (and an empty one), a few records in each,
-    organization 2 next to it, and a bearer token for each actor of the matrix."""
+    organization 2 next to it, and a bearer token for each actor of the matrix.
+
+    Part A: two templates (organization-wide), a device in A with a code paired with it
+    (and a notification, a service record and a note), an unpaired code in A, and a device
+    and an unpaired code in B."""
 
     svc: Services
     engine: Engine
@@ -84,6 +100,16 @@ class World:
     token_ids: dict[str, set[str]]
     spare_token_of_a: str
     """A token of IN_A other than the one IN_A calls with: the one routes aim at."""
+    template: Template
+    spare_template: Template
+    device_a: Device
+    device_b: Device
+    paired_a: Code
+    unpaired_a: Code
+    code_b: Code
+    notification: Notification
+    record: ServiceRecord
+    note: Interaction
 
     def call(self, actor: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[actor]}"}
@@ -96,6 +122,9 @@ class World:
             self.a.id, self.a.name, in_a.id, in_a.email, self.member_a.id, self.member_a.email,
             self.customer_a.id, self.customer_a.name, self.user_a.id, self.user_a.email,
             *self.token_ids[IN_A],
+            self.device_a.id, self.device_a.name, self.paired_a.token, self.unpaired_a.token,
+            self.notification.id, self.notification.message, self.notification.interaction_id,
+            self.record.id, self.record.text, self.note.id, self.note.text,
         }  # fmt: skip
 
     def only_b(self) -> set[str]:
@@ -103,6 +132,7 @@ class World:
         return {
             self.b.id, self.b.name, in_b.id, in_b.email, self.member_b.id, self.member_b.email,
             self.customer_b.id, self.customer_b.name, *self.token_ids[IN_B],
+            self.device_b.id, self.device_b.name, self.code_b.token,
         }  # fmt: skip
 
     def whole_organization(self) -> set[str]:
@@ -110,6 +140,8 @@ class World:
         return self.only_a() | self.only_b() | {
             self.org.organization.id, self.org.organization.name, admin.id, admin.email,
             self.empty.id, self.empty.name, *self.token_ids[ADMIN],
+            self.template.id, self.template.name, self.spare_template.id,
+            self.spare_template.name,
         }  # fmt: skip
 
     def hidden_from(self, actor: str) -> set[str]:
@@ -151,6 +183,33 @@ def _world(container: Container, client: TestClient) -> World:
         svc, org.actor, customer_a.id, email=f"user-{customer_a.id.lower()}@example.com",
         password=PASSWORD,
     ).user  # fmt: skip
+    # Templates are organization-wide (a device type, not a record of a department); they
+    # name no department here, so that their defaults show nothing of A to B.
+    template = templates_.create_template(
+        svc, org.actor, name=unique("Pump"),
+        fields=[{"name": "power", "type": "number", "public": True}],
+    )  # fmt: skip
+    spare_template = templates_.create_template(svc, org.actor, name=unique("Valve"), fields=[])
+    device_a = devices.create_device(
+        svc, org.actor,
+        devices.DeviceInput(unique("Pump of A"), template_id=template.id, attributes={"power": 3},
+                            departments=[a.id]),
+    )  # fmt: skip
+    device_b = devices.create_device(
+        svc, org.actor, devices.DeviceInput(unique("Pump of B"), departments=[b.id])
+    )
+    paired_a = pairing.create_code_for_device(svc, org.actor, device_a.id)
+    (unpaired_a,) = codes.create_codes(svc, org.actor, departments=[a.id], label="A")
+    (code_b,) = codes.create_codes(svc, org.actor, departments=[b.id], label="B")
+    notification = public.send_notification(
+        svc, paired_a.token, message=unique("Leaking at A"), contact=None, client="matrix"
+    )
+    record = records.add_service_record(
+        svc, org.actor, device_a.id, text=unique("Seal replaced at A"), performed_at=None
+    )
+    note = records.add_interaction(
+        svc, org.actor, device_a.id, kind="note", text=unique("Customer of A called")
+    )
     return World(
         svc=svc,
         engine=container.engine,
@@ -169,6 +228,16 @@ def _world(container: Container, client: TestClient) -> World:
         tokens=tokens,
         token_ids=token_ids,
         spare_token_of_a=spare,
+        template=template,
+        spare_template=spare_template,
+        device_a=device_a,
+        device_b=device_b,
+        paired_a=paired_a,
+        unpaired_a=unpaired_a,
+        code_b=code_b,
+        notification=notification,
+        record=record,
+        note=note,
     )
 
 
@@ -219,6 +288,10 @@ FORBIDDEN: Outcome = frozenset({403})
 UNKNOWN_IDS: Outcome = frozenset({422})
 ISOLATED = {ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: REFUSED, OUTSIDER: HIDDEN}
 EVERYONE = dict.fromkeys(ACTORS, ALLOWED)
+# Organization-wide records (templates): every member of the organization, nobody else.
+ORGANIZATION = {ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: ALLOWED, OUTSIDER: HIDDEN}
+# Creating something in department A.
+CREATE_IN_A = {ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: FORBIDDEN, OUTSIDER: UNKNOWN_IDS}
 
 
 def _none(_: World) -> dict[str, str]:
@@ -379,6 +452,129 @@ CASES: dict[tuple[str, str], Case] = {
             }
         ),
     ),
+    # --- Part A: templates (A4), devices (A3, A5), codes and pairing (A1-A9, A13) ---
+    ("POST", "/api/v1/templates"): Case(
+        201,
+        body=lambda w: {"name": unique("New template"), "fields": [], "departments": [w.a.id]},
+        outcomes=CREATE_IN_A,
+    ),
+    ("GET", "/api/v1/templates"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: set() if actor == OUTSIDER else {w.template.id, w.spare_template.id},
+    ),
+    ("GET", "/api/v1/templates/{template_id}"): Case(
+        200, path=lambda w: {"template_id": w.template.id}, outcomes=ORGANIZATION
+    ),
+    ("PATCH", "/api/v1/templates/{template_id}"): Case(
+        200,
+        path=lambda w: {"template_id": w.template.id},
+        body=lambda w: {"name": unique("Renamed template")},
+        outcomes=ORGANIZATION,
+    ),
+    ("DELETE", "/api/v1/templates/{template_id}"): Case(
+        # The template of A's device is in use; the spare one can go.
+        204,
+        path=lambda w: {"template_id": w.spare_template.id},
+        outcomes=ORGANIZATION,
+    ),
+    ("POST", "/api/v1/devices"): Case(
+        201,
+        body=lambda w: {"name": unique("New device"), "departments": [w.a.id]},
+        outcomes=CREATE_IN_A,
+    ),
+    ("GET", "/api/v1/devices"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=_listing(
+            lambda w: {
+                ADMIN: {w.device_a.id, w.device_b.id},
+                IN_A: {w.device_a.id, w.paired_a.token},
+                IN_B: {w.device_b.id},
+                OUTSIDER: set(),
+            }
+        ),
+    ),
+    ("GET", "/api/v1/devices/{device_id}"): Case(
+        200,
+        path=lambda w: {"device_id": w.device_a.id},
+        sees=lambda w, actor: {w.device_a.id, w.paired_a.token},
+    ),
+    ("PATCH", "/api/v1/devices/{device_id}"): Case(
+        200,
+        path=lambda w: {"device_id": w.device_a.id},
+        body=lambda w: {"name": unique("Renamed device"), "location": {"text": "Hall 2"}},
+    ),
+    ("DELETE", "/api/v1/devices/{device_id}"): Case(
+        204, path=lambda w: {"device_id": w.device_a.id}
+    ),
+    ("GET", "/api/v1/devices/{device_id}/codes"): Case(
+        200,
+        path=lambda w: {"device_id": w.device_a.id},
+        sees=lambda w, actor: {w.paired_a.token},
+    ),
+    ("POST", "/api/v1/devices/{device_id}/codes"): Case(
+        201, path=lambda w: {"device_id": w.device_a.id}, body=lambda w: {"new": True}
+    ),
+    ("POST", "/api/v1/devices/{device_id}/service-records"): Case(
+        201,
+        path=lambda w: {"device_id": w.device_a.id},
+        body=lambda w: {"text": "Filter changed", "performed_at": "2026-01-02T03:04:05Z"},
+    ),
+    ("GET", "/api/v1/devices/{device_id}/service-records"): Case(
+        200, path=lambda w: {"device_id": w.device_a.id}, sees=lambda w, actor: {w.record.id}
+    ),
+    ("POST", "/api/v1/devices/{device_id}/interactions"): Case(
+        201,
+        path=lambda w: {"device_id": w.device_a.id},
+        body=lambda w: {"kind": "message", "text": "Told the customer"},
+    ),
+    ("GET", "/api/v1/devices/{device_id}/interactions"): Case(
+        200,
+        path=lambda w: {"device_id": w.device_a.id},
+        sees=lambda w, actor: {w.note.id, w.notification.interaction_id},
+    ),
+    ("POST", "/api/v1/codes"): Case(
+        201, body=lambda w: {"count": 2, "departments": [w.a.id]}, outcomes=CREATE_IN_A
+    ),
+    ("GET", "/api/v1/codes"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=_listing(
+            lambda w: {
+                ADMIN: {w.paired_a.token, w.unpaired_a.token, w.code_b.token},
+                IN_A: {w.paired_a.token, w.unpaired_a.token},
+                IN_B: {w.code_b.token},
+                OUTSIDER: set(),
+            }
+        ),
+    ),
+    ("GET", "/api/v1/codes/{token}"): Case(
+        200, path=lambda w: {"token": w.paired_a.token}, sees=lambda w, actor: {w.device_a.id}
+    ),
+    ("PATCH", "/api/v1/codes/{token}"): Case(
+        200,
+        path=lambda w: {"token": w.paired_a.token},
+        body=lambda w: {"label": "Relabelled", "pin": "2468"},
+    ),
+    ("DELETE", "/api/v1/codes/{token}"): Case(204, path=lambda w: {"token": w.paired_a.token}),
+    ("POST", "/api/v1/codes/{token}/pair"): Case(
+        200,
+        path=lambda w: {"token": w.unpaired_a.token},
+        body=lambda w: {"device_id": w.device_a.id},
+    ),
+    ("POST", "/api/v1/codes/{token}/unpair"): Case(200, path=lambda w: {"token": w.paired_a.token}),
+    ("GET", "/api/v1/codes/{token}/notifications"): Case(
+        200,
+        path=lambda w: {"token": w.paired_a.token},
+        sees=lambda w, actor: {w.notification.id},
+    ),
+    ("DELETE", "/api/v1/codes/{token}/notifications"): Case(
+        204, path=lambda w: {"token": w.paired_a.token}
+    ),
+    ("DELETE", "/api/v1/codes/{token}/notifications/{notification_id}"): Case(
+        204, path=lambda w: {"token": w.paired_a.token, "notification_id": w.notification.id}
+    ),
 }
 
 
@@ -471,6 +667,59 @@ def test_a_route_serves_each_member_only_inside_their_organization_and_departmen
     if case.sees is not None and answer.status_code == 200:
         missing = sorted(case.sees(world, actor) - _strings(answer.json()))
         assert not missing, f"{told} does not show what they may see: {missing}"
+
+
+# --- codes go where their device is (A8) -------------------------------------------------
+
+
+def test_a_code_of_b_paired_with_a_device_of_a_is_out_of_b_reach_until_unpaired(
+    world: World,
+) -> None:
+    (code,) = codes.create_codes(world.svc, world.org.actor, departments=[world.b.id])
+    token = code.token
+    pairing.pair_code(world.svc, world.org.actor, token, world.device_a.id)
+    before = _rows(world.engine)
+    attempts = [
+        ("GET", f"/api/v1/codes/{token}", None),
+        ("PATCH", f"/api/v1/codes/{token}", {"label": "Mine"}),
+        ("POST", f"/api/v1/codes/{token}/unpair", None),
+        ("GET", f"/api/v1/codes/{token}/notifications", None),
+        ("DELETE", f"/api/v1/codes/{token}/notifications", None),
+        ("DELETE", f"/api/v1/codes/{token}", None),
+    ]
+
+    for method, url, body in attempts:
+        answer = world.call(IN_B, method, url, body)
+        assert answer.status_code == 404, f"{method} {url}: {answer.status_code} {answer.text}"
+    for query in ("", f"?department={world.b.id}", f"?q={token}", "?paired=true"):
+        listed = world.call(IN_B, "GET", f"/api/v1/codes{query}").json()["items"]
+        assert token not in {c["token"] for c in listed}, query
+    assert _rows(world.engine) == before
+    seen_by_a = world.call(IN_A, "GET", f"/api/v1/codes?department={world.a.id}").json()
+    assert token in {c["token"] for c in seen_by_a["items"]}
+
+    assert world.call(IN_A, "POST", f"/api/v1/codes/{token}/unpair").status_code == 200
+
+    assert world.call(IN_B, "GET", f"/api/v1/codes/{token}").json()["departments"] == [world.b.id]
+    assert world.call(IN_A, "GET", f"/api/v1/codes/{token}").status_code == 404
+
+
+def test_b_cannot_pair_its_codes_or_devices_with_those_of_a(world: World) -> None:
+    before = _rows(world.engine)
+    attempts = [
+        (f"/api/v1/codes/{world.unpaired_a.token}/pair", {"device_id": world.device_b.id}),
+        (f"/api/v1/codes/{world.code_b.token}/pair", {"device_id": world.device_a.id}),
+        (f"/api/v1/devices/{world.device_b.id}/codes", {"code": world.unpaired_a.token}),
+        (f"/api/v1/devices/{world.device_a.id}/codes", {"code": world.code_b.token}),
+        (f"/api/v1/codes/{world.code_b.token}/pair", {"new_device": {
+            "name": "Sneaky", "departments": [world.a.id]}}),
+    ]  # fmt: skip
+
+    for url, body in attempts:
+        answer = world.call(IN_B, "POST", url, body)
+        assert answer.status_code in (403, 404), f"{url}: {answer.status_code} {answer.text}"
+        assert answer.json()["code"] in {"not_found", "department_forbidden"}
+    assert _rows(world.engine) == before
 
 
 # --- roles -------------------------------------------------------------------------------

@@ -92,6 +92,15 @@ NOT_AIMED = {
     ("POST", "/m/login"), ("GET", "/m"), ("GET", "/portal"), ("GET", "/members/new"),
     ("POST", "/members/new"), ("POST", "/departments"), ("POST", "/customers"),
     *(("GET", path) for path in LISTS),
+    # Public code pages (A12) carry no tenant scope: anyone holding the sticker opens them.
+    # Their staff view and pair/unpair go through the scoped use cases; crossing departments
+    # and organizations there is tried in tests/e2e/test_code_page.py.
+    ("GET", "/c/{token}"), ("GET", "/C/{token}"), ("POST", "/c/{token}/pin"),
+    ("POST", "/c/{token}/notify"), ("POST", "/c/{token}/pair"), ("GET", "/c/{token}/unpair"),
+    ("POST", "/c/{token}/unpair"),
+    # The customer portal is for customer users, who have no departments: a member is sent
+    # away, and another customer's device is not found (tests/e2e/test_portal.py).
+    ("GET", "/portal/devices/{device_id}"),
 }  # fmt: skip
 
 

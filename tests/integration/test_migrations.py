@@ -12,7 +12,12 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from onboard.adapters.db.engine import build_engine
-from onboard.adapters.db.migrate import current_revision, downgrade, upgrade
+from onboard.adapters.db.migrate import (
+    current_revision,
+    downgrade,
+    include_object_for,
+    upgrade,
+)
 from onboard.adapters.db.tables import metadata
 from tests.conftest import BACKENDS, postgres_database
 
@@ -35,7 +40,8 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 
 def _differences(engine: Engine) -> list[object]:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": include_object_for(conn.dialect.name)}
+        context = MigrationContext.configure(conn, opts=opts)
         return list(compare_metadata(context, metadata))
 
 

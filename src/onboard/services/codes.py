@@ -19,7 +19,7 @@ from onboard.domain.codes import (
     normalize_token,
 )
 from onboard.domain.devices import Device
-from onboard.domain.errors import Invalid
+from onboard.domain.errors import CodeNotPaired, Invalid
 from onboard.services.common import not_found, resolve_departments
 from onboard.services.ports import CodeFilter, Page, PageRequest, Services, UnitOfWork
 
@@ -92,6 +92,29 @@ def new_codes(
     ]
 
 
+AUDITED_TOKENS = 100
+
+
+def _created(codes: list[Code]) -> Change:
+    """One audit entry and event for codes created together (P8): one change, however many
+    codes. A single code is its own target; a larger run names its first tokens."""
+    if len(codes) == 1:
+        return Change("code.created", code_target(codes[0]), after=code_snapshot(codes[0]))
+    first = codes[0]
+    return Change(
+        "codes.created",
+        Target("code_batch", first.id, first.departments),
+        after={
+            "count": len(codes),
+            "batch": first.batch,
+            "label": first.label,
+            "pin_protected": first.pin_protected,
+            "departments": sorted(first.departments),
+            "tokens": [c.token for c in codes[:AUDITED_TOKENS]],
+        },
+    )
+
+
 def create_codes(
     svc: Services,
     actor: Actor,
@@ -120,12 +143,7 @@ def create_codes(
             batch=batch, label=label, pin_hash=pin_hash,
         )  # fmt: skip
         uow.codes.add_many(codes)
-        for code in codes:
-            uow.record(
-                actor,
-                Change("code.created", code_target(code), after=code_snapshot(code)),
-                organization_id=scope.organization_id,
-            )
+        uow.record(actor, _created(codes), organization_id=scope.organization_id)
         uow.commit()
     return codes
 
@@ -192,7 +210,10 @@ def release_code(svc: Services, uow: UnitOfWork, actor: Actor, code: Code, devic
     """A9: unpair inside an open unit of work: the link goes, the code's notification
     history with it (the device keeps its interactions), nothing is deleted."""
     now = svc.clock.now()
-    uow.codes.release(code.id, device.id, now)
+    if not uow.codes.release(code.id, device.id, now):
+        # Unpaired (or paired elsewhere) by a concurrent call since it was read: this
+        # unpairing did not happen, and the history now belongs to that other state.
+        raise CodeNotPaired("The code is no longer paired with this device.")
     cleared = uow.notifications.delete_for_code(code.id)
     released = replace(code, device_id=None, updated_at=now)
     uow.record(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -16,7 +17,7 @@ from onboard.domain.devices import (
     check_location,
     check_serial,
 )
-from onboard.domain.errors import Invalid
+from onboard.domain.errors import CodeNotPaired, Invalid
 from onboard.domain.values import require_name
 from onboard.services.codes import release_code
 from onboard.services.common import not_found, resolve_departments
@@ -198,7 +199,8 @@ def delete_device(svc: Services, actor: Actor, device_id: str) -> None:
         if device is None:
             raise not_found("device", device_id)
         for code in uow.codes.of_device(device.id):
-            release_code(svc, uow, actor, code, device)
+            with suppress(CodeNotPaired):  # unpaired by a concurrent call meanwhile
+                release_code(svc, uow, actor, code, device)
         uow.devices.delete(device.id)
         uow.record(
             actor,

@@ -78,3 +78,15 @@ def get_organization(svc: Services, actor: Actor) -> Organization:
 def organization_exists(svc: Services, name: str) -> bool:
     with svc.uow() as uow:
         return uow.organizations.get_by_name(require_name(name)) is not None
+
+
+def find_organization(svc: Services, id_or_name: str) -> Organization:
+    """The organization with this id or, failing that, this exact name (the CLI's --org)."""
+    wanted = id_or_name.strip()
+    with svc.uow() as uow:
+        found = uow.organizations.get(wanted) if wanted else None
+        if found is None and wanted:
+            found = uow.organizations.get_by_name(wanted)
+    if found is None:
+        raise NotFound(f"No organization {id_or_name[:100]!r}.")
+    return found

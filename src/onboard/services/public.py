@@ -21,7 +21,14 @@ from onboard.domain.codes import (
     public_state,
 )
 from onboard.domain.devices import Device, Interaction, InteractionKind, Template
-from onboard.domain.errors import CodeNotPaired, NotFound, NotificationLimited, PinLocked, WrongPin
+from onboard.domain.errors import (
+    CodeDeactivated,
+    CodeNotPaired,
+    NotFound,
+    NotificationLimited,
+    PinLocked,
+    WrongPin,
+)
 from onboard.services.ports import Services, UnitOfWork
 
 PIN_PASS_HOURS = 12
@@ -130,28 +137,26 @@ def view_code(
 ) -> PublicView:
     """A12's states, in order; the device's public page once the PIN (if any) is entered,
     by a pass or given with the request."""
+    token = normalize_token(raw_token)
     with svc.uow() as uow:
-        code = _load(uow, raw_token)
+        found = uow.codes.resolve(token) if token else None
+        code, device, template = found if found else (None, None, None)
         entered = code is not None and (
             code.pin_hash is None
             or _pass_valid(svc, code, pin_pass)
             or (pin is not None and public_state(code, pin_entered=False)
                 is PublicState.PIN_REQUIRED and _check_pin(svc, uow, code, pin, client))
         )  # fmt: skip
-        state = public_state(code, pin_entered=entered)
-        if code is None:
-            return PublicView(state, None)
-        view = PublicView(state, code.token, code.label, organization_id=code.organization_id)
-        if state is not PublicState.PAIRED or code.device_id is None:
-            return view
-        device = uow.devices.get_unscoped(code.device_id)
-        if device is None:
-            return PublicView(PublicState.UNPAIRED, code.token, code.label)
-        template = uow.templates.get_unscoped(device.template_id) if device.template_id else None
-        return PublicView(
-            state, code.token, code.label, _public_device(device, template),
-            code.organization_id,
-        )  # fmt: skip
+    state = public_state(code, pin_entered=entered)
+    if code is None:
+        return PublicView(state, None)
+    if state is not PublicState.PAIRED:
+        return PublicView(state, code.token, code.label, organization_id=code.organization_id)
+    if device is None:
+        return PublicView(PublicState.UNPAIRED, code.token, code.label)
+    return PublicView(
+        state, code.token, code.label, _public_device(device, template), code.organization_id
+    )
 
 
 def send_notification(
@@ -173,6 +178,8 @@ def send_notification(
     if view.state is not PublicState.PAIRED or view.device is None:
         if view.state is PublicState.NOT_FOUND:
             raise NotFound("No such code.")
+        if view.state is PublicState.DEACTIVATED:
+            raise CodeDeactivated("This code is deactivated; nothing can be sent.")
         raise CodeNotPaired("This code does not lead to a device; nothing can be sent.")
     now = svc.clock.now()
     with svc.uow() as uow:
@@ -182,7 +189,14 @@ def send_notification(
             raise NotificationLimited("Too many messages; try again later.", retry_after=3600)
         code = _load(uow, raw_token)
         device = uow.devices.get_unscoped(view.device.id)
-        if code is None or device is None or code.device_id != device.id:
+        if (
+            code is None
+            or device is None
+            or code.device_id != device.id
+            # Held to the commit, so an unpairing cannot slip between this check and the
+            # new notification (A9: the history it clears would miss this one).
+            or not uow.codes.lock_paired(code.id, device.id)
+        ):
             raise CodeNotPaired("This code does not lead to a device; nothing can be sent.")
         actor = code_user(client)
         interaction = Interaction(

@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def include_object_for(dialect: str) -> Callable[..., bool]:
+    """Alembic's comparison filter: an index declared for another dialect only (such as
+    PostgreSQL's trigram indexes) is not expected on this one."""
+
+    def include(obj: Any, _name: Any, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        condition = getattr(obj, "_ddl_if", None)
+        wanted = getattr(condition, "dialect", None)
+        return not (type_ == "index" and not reflected and wanted and wanted != dialect)
+
+    return include
 
 
 def alembic_config(engine: Engine) -> Config:

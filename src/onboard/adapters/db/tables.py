@@ -362,6 +362,27 @@ service_records = Table(
     Index(None, "device_id", "id"),
 )
 
+
+def _trigram(table: Table, column: str) -> None:
+    """A trigram index for ILIKE '%text%' search on PostgreSQL (A16 at a million rows);
+    SQLite, the embedded default, scans."""
+    Index(
+        f"ix_{table.name}_{column}_trgm",
+        table.c[column],
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql")
+
+
+for _table, _column in (
+    (devices, "name"),
+    (devices, "serial"),
+    (devices, "location_text"),
+    (codes, "label"),
+    (codes, "batch"),
+):
+    _trigram(_table, _column)
+
 # P5 in one place: each department-scoped table and the table of its department links.
 DEPARTMENT_LINKS: dict[str, tuple[Table, str]] = {
     "members": (member_departments, "member_id"),

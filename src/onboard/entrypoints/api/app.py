@@ -6,7 +6,18 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from onboard.entrypoints.api import audit, customers, departments, me, members, tokens
+from onboard.entrypoints.api import (
+    audit,
+    codes,
+    customers,
+    departments,
+    devices,
+    me,
+    members,
+    public,
+    templates,
+    tokens,
+)
 from onboard.entrypoints.api.errors import PROBLEM_TYPE
 from onboard.entrypoints.api.schemas import Problem
 
@@ -26,6 +37,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def api_router() -> APIRouter:
     router = APIRouter(prefix="/api/v1", responses=PROBLEM_RESPONSES)
-    for module in (me, departments, members, tokens, customers, audit):
+    for module in (
+        me, departments, members, tokens, customers, audit, templates, devices, codes, public,
+    ):  # fmt: skip
         router.include_router(module.router)
     return router

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from onboard.domain.audit import AuditEntry
+from onboard.domain.codes import Code, Notification, code_url
+from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.identity import ApiToken, Customer, CustomerUser, Department, Member
 from onboard.entrypoints.api import schemas as s
+from onboard.services.public import PublicView
 
 
 def departments_of(departments: frozenset[str] | None) -> list[str] | None:
@@ -58,4 +63,91 @@ def audit_entry(e: AuditEntry) -> s.AuditEntryPublic:
         before=e.before,
         after=e.after,
         source_ip=e.source_ip,
+    )
+
+
+def template(t: Template) -> s.TemplatePublic:
+    return s.TemplatePublic(
+        id=t.id,
+        name=t.name,
+        fields=[
+            s.TemplateField(name=f.name, type=f.type.value, required=f.required,
+                                  public=f.public)
+            for f in t.fields
+        ],
+        departments=sorted(t.departments),
+        created_at=t.created_at,
+    )  # fmt: skip
+
+
+def device(d: Device, codes: Sequence[Code]) -> s.DevicePublic:
+    """A device with the tokens of the codes paired with it."""
+    return s.DevicePublic(
+        id=d.id,
+        name=d.name,
+        serial=d.serial,
+        template_id=d.template_id,
+        attributes=d.attributes,
+        departments=sorted(d.departments),
+        customer_id=d.customer_id,
+        location=s.Location(
+            text=d.location.text, latitude=d.location.latitude, longitude=d.location.longitude
+        ),
+        status=d.status.value,
+        codes=[c.token for c in codes],
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+    )
+
+
+def code(c: Code, *, public_url: str, departments: frozenset[str]) -> s.CodePublic:
+    """A code with its URL (A2) and its effective departments (A8), which the caller
+    resolves: the device's while paired, the code's own otherwise."""
+    return s.CodePublic(
+        token=c.token,
+        url=code_url(public_url, c.token),
+        label=c.label,
+        batch=c.batch,
+        active=c.active,
+        pin_protected=c.pin_protected,
+        departments=sorted(departments),
+        own_departments=sorted(c.departments),
+        device_id=c.device_id,
+        created_at=c.created_at,
+        updated_at=c.updated_at,
+    )
+
+
+def service_record(r: ServiceRecord) -> s.ServiceRecordPublic:
+    return s.ServiceRecordPublic(
+        id=r.id, device_id=r.device_id, text=r.text, performed_at=r.performed_at,
+        author=r.author, created_at=r.created_at,
+    )  # fmt: skip
+
+
+def interaction(i: Interaction) -> s.InteractionPublic:
+    return s.InteractionPublic(
+        id=i.id, device_id=i.device_id, kind=i.kind.value, text=i.text, contact=i.contact,
+        author=i.author, created_at=i.created_at,
+    )  # fmt: skip
+
+
+def notification(n: Notification) -> s.NotificationPublic:
+    return s.NotificationPublic(
+        id=n.id, device_id=n.device_id, message=n.message, contact=n.contact,
+        created_at=n.created_at,
+    )  # fmt: skip
+
+
+def code_state(view: PublicView) -> s.CodeStatePublic:
+    """The code page for a code user (A12): never the organization, nor any id but the
+    token they already hold."""
+    shown = view.device
+    return s.CodeStatePublic(
+        state=view.state.value,
+        token=view.token,
+        label=view.label,
+        device=s.DeviceViewPublic(name=shown.name, attributes=shown.attributes)
+        if shown is not None
+        else None,
     )

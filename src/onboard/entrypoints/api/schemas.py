@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, Generic, Literal, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 T = TypeVar("T")
 
@@ -150,3 +151,265 @@ class AuditEntryPublic(BaseModel):
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     source_ip: str | None
+
+
+# --- Part A: templates, devices, codes, the public code page (SPEC A1-A16) ---------------
+
+FieldTypeName = Literal["string", "number", "boolean", "date"]
+DeviceStatusName = Literal["active", "inactive", "maintenance", "retired"]
+PublicStateName = Literal["not_found", "deactivated", "unpaired", "pin_required", "paired"]
+InteractionKindName = Literal["note", "message", "notification"]
+# The domain's rules (domain.codes, domain.devices), so generated clients know them too.
+PIN_PATTERN = r"^[0-9]{4,8}$"
+FIELD_NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
+Pin = Annotated[str, Field(pattern=PIN_PATTERN, description="4 to 8 digits")]
+Label = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
+Batch = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
+Serial = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
+Text = Annotated[str, Field(min_length=1, max_length=10_000, pattern=NAME_PATTERN)]
+TokenText = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
+AttributeValue = (
+    bool
+    | Annotated[int, Field(ge=-(2**53), le=2**53)]
+    | Annotated[float, Field(allow_inf_nan=False)]
+    | Annotated[str, Field(max_length=2000, pattern=NO_NUL)]
+    | None
+)
+Attributes = Annotated[
+    dict[Annotated[str, Field(max_length=64)], AttributeValue], Field(max_length=100)
+]
+
+
+def _utc(moment: datetime) -> datetime:
+    """The moment in UTC; a time without zone is taken as UTC."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00+05:00 is before year 1 in UTC
+        raise ValueError("out of range") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def _not_null(value: Any) -> Any:
+    """A field that may be left out of a change, but not set to null."""
+    if value is None:
+        raise ValueError("must not be null; leave the field out to keep it")
+    return value
+
+
+class TemplateField(Body):
+    name: Annotated[str, Field(pattern=FIELD_NAME_PATTERN)]
+    type: FieldTypeName = "string"
+    required: bool = False
+    public: bool = Field(False, description="Shown to code users on the device's public page.")
+
+
+TemplateFields = Annotated[list[TemplateField], Field(max_length=100)]
+
+
+class TemplateCreate(Body):
+    name: Name
+    fields: TemplateFields = []
+    departments: DepartmentIds | None = Field(
+        None, description="Departments new devices of this template get."
+    )
+
+
+class TemplateUpdate(Body):
+    name: Name | SkipJsonSchema[None] = None
+    fields: TemplateFields | SkipJsonSchema[None] = None
+    departments: DepartmentIds | None = None
+
+    _present = field_validator("name", "fields", mode="before")(_not_null)
+
+
+class TemplatePublic(BaseModel):
+    id: str
+    name: str
+    fields: list[TemplateField]
+    departments: list[str]
+    created_at: datetime
+
+
+class Location(Body):
+    text: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class DeviceCreate(Body):
+    name: Name
+    serial: Serial | None = None
+    template_id: Ident | None = None
+    attributes: Attributes | None = Field(
+        None, description="Typed by the template's fields; without a template, plain values."
+    )
+    departments: DepartmentIds | None = Field(
+        None, description="Default: the template's, else your own."
+    )
+    customer_id: Ident | None = None
+    location: Location | None = None
+
+
+class DeviceUpdate(Body):
+    name: Name | SkipJsonSchema[None] = None
+    serial: Serial | None = None
+    template_id: Ident | None = None
+    attributes: Attributes | None = None
+    departments: DepartmentIds | None = None
+    customer_id: Ident | None = None
+    location: Location | None = None
+    status: DeviceStatusName | SkipJsonSchema[None] = None
+
+    _present = field_validator("name", "status", mode="before")(_not_null)
+
+
+class DevicePublic(BaseModel):
+    id: str
+    name: str
+    serial: str | None
+    template_id: str | None
+    attributes: dict[str, Any]
+    departments: list[str]
+    customer_id: str | None
+    location: Location
+    status: DeviceStatusName
+    codes: list[str] = Field(description="Tokens of the codes paired with the device.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeviceCodeCreate(Body):
+    """Pair an existing code (``code``) or create one paired at once (``new``)."""
+
+    code: TokenText | None = Field(None, description="The token of an unpaired code to pair.")
+    new: bool | None = Field(None, description="true: create a new code paired at once.")
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        if (self.code is not None) == bool(self.new):
+            raise ValueError('give either "code" (a token) or "new": true')
+        return self
+
+
+class ServiceRecordCreate(Body):
+    text: Text
+    performed_at: UtcDatetime | None = Field(None, description="Default: now.")
+
+
+class ServiceRecordPublic(BaseModel):
+    id: str
+    device_id: str
+    text: str
+    performed_at: datetime
+    author: str
+    created_at: datetime
+
+
+class InteractionCreate(Body):
+    kind: Literal["note", "message"]
+    text: Text
+
+
+class InteractionPublic(BaseModel):
+    id: str
+    device_id: str
+    kind: InteractionKindName
+    text: str
+    contact: str | None
+    author: str
+    created_at: datetime
+
+
+class CodeCreate(Body):
+    count: int = Field(1, ge=1, le=100_000, description="More than 1 answers {items: [...]}.")
+    batch: Batch | None = None
+    label: Label | None = None
+    departments: DepartmentIds | None = None
+    pin: Pin | None = None
+
+
+class CodeUpdate(Body):
+    active: bool | SkipJsonSchema[None] = None
+    pin: Pin | None = Field(None, description="null removes the PIN")
+    label: Label | None = None
+    departments: DepartmentIds | None = Field(
+        None, description="The code's own departments, which apply while it is unpaired (A8)."
+    )
+
+    _present = field_validator("active", mode="before")(_not_null)
+
+
+class CodePublic(BaseModel):
+    token: str
+    url: str
+    label: str | None
+    batch: str | None
+    active: bool
+    pin_protected: bool
+    departments: list[str] = Field(
+        description="Effective departments: the device's while paired, else the code's own (A8)."
+    )
+    own_departments: list[str]
+    device_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CodeBatchPublic(BaseModel):
+    items: list[CodePublic]
+
+
+class CodePair(Body):
+    """Pair with an existing device (``device_id``) or a new one (``new_device``)."""
+
+    device_id: Ident | None = None
+    new_device: DeviceCreate | None = None
+
+    @model_validator(mode="after")
+    def _one_way(self) -> Self:
+        if (self.device_id is None) == (self.new_device is None):
+            raise ValueError('give either "device_id" or "new_device"')
+        return self
+
+
+class NotificationPublic(BaseModel):
+    id: str
+    device_id: str
+    message: str
+    contact: str | None
+    created_at: datetime
+
+
+class PinEntry(Body):
+    pin: Pin
+
+
+class NotificationCreate(Body):
+    message: Annotated[str, Field(min_length=1, max_length=2000, pattern=NAME_PATTERN)]
+    contact: Annotated[str, Field(max_length=200, pattern=NO_NUL)] | None = None
+
+
+class NotificationSent(BaseModel):
+    message: str
+    contact: str | None
+    created_at: datetime
+
+
+class DeviceViewPublic(BaseModel):
+    """What a code user sees of a device: its name and public attributes (A12)."""
+
+    name: str
+    attributes: dict[str, Any]
+
+
+class CodeStatePublic(BaseModel):
+    """The code page as JSON (A12): its state, and the device's public view once paired."""
+
+    state: PublicStateName
+    token: str | None = Field(description="The canonical token; null when not found.")
+    label: str | None
+    device: DeviceViewPublic | None

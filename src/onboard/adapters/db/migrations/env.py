@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from onboard.adapters.db.engine import build_engine
+from onboard.adapters.db.migrate import include_object_for
 from onboard.adapters.db.tables import metadata
 
 
@@ -15,6 +16,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object_for(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

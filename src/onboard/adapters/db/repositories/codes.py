@@ -10,10 +10,11 @@ from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, o
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, count, paginate
-from onboard.adapters.db.repositories.devices import like_pattern
+from onboard.adapters.db.repositories.devices import fields_of, like_pattern
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
-from onboard.domain.codes import Code, Notification
+from onboard.domain.codes import Code, Notification, normalize_token
+from onboard.domain.devices import Device, DeviceStatus, Location, Template
 from onboard.services.ports import CodeFilter, Page, PageRequest
 
 _INSERT_CHUNK = 1000
@@ -81,6 +82,53 @@ class SqlCodes:
     def get_by_token(self, token: str) -> Code | None:
         return self._one(t.codes.c.token == token)
 
+    def resolve(self, token: str) -> tuple[Code, Device | None, Template | None] | None:
+        codes, devices, templates = t.codes, t.devices, t.templates
+        query = (
+            select(
+                codes,
+                *(column.label(f"d_{column.name}") for column in devices.c),
+                templates.c.name.label("template_name"),
+                templates.c.fields.label("template_fields"),
+            )
+            .select_from(
+                codes.outerjoin(devices, devices.c.id == codes.c.device_id).outerjoin(
+                    templates, templates.c.id == devices.c.template_id
+                )
+            )
+            .where(codes.c.token == token)
+        )
+        row = self.conn.execute(query).first()
+        if row is None:
+            return None
+        code = Code(
+            row.id, row.organization_id, row.token, row.label, row.batch, row.active,
+            row.pin_hash, frozenset(), row.device_id, row.created_at, row.updated_at,
+        )  # fmt: skip
+        if row.d_id is None:
+            return code, None, None
+        device = Device(
+            id=row.d_id,
+            organization_id=row.d_organization_id,
+            name=row.d_name,
+            serial=row.d_serial,
+            template_id=row.d_template_id,
+            attributes=dict(row.d_attributes),
+            departments=frozenset(),
+            customer_id=row.d_customer_id,
+            location=Location(row.d_location_text, row.d_latitude, row.d_longitude),
+            status=DeviceStatus(row.d_status),
+            created_at=row.d_created_at,
+            updated_at=row.d_updated_at,
+        )
+        template = None
+        if row.d_template_id is not None:
+            template = Template(
+                row.d_template_id, row.organization_id, row.template_name,
+                fields_of(row.template_fields), frozenset(), row.d_created_at,
+            )  # fmt: skip
+        return code, device, template
+
     def list_page(self, scope: Scope, filters: CodeFilter, page: PageRequest) -> Page[Code]:
         c = t.codes.c
         query = select(t.codes).where(visible(scope, t.codes))
@@ -99,10 +147,12 @@ class SqlCodes:
         if filters.department:
             query = query.where(_in_department(filters.department))
         if filters.q:
+            # A whole token (as typed or scanned) by the unique index; label and batch by
+            # substring (trigram indexes on PostgreSQL).
             pattern = like_pattern(filters.q)
             query = query.where(
                 or_(
-                    c.token.ilike(pattern, escape="\\"),
+                    c.token == (normalize_token(filters.q) or ""),
                     c.label.ilike(pattern, escape="\\"),
                     c.batch.ilike(pattern, escape="\\"),
                 )
@@ -135,6 +185,18 @@ class SqlCodes:
             .values(device_id=None, updated_at=at)
         )
         return bool(result.rowcount == 1)
+
+    def lock_paired(self, code_id: str, device_id: str) -> bool:
+        """Hold the code's row to the end of the transaction if it is active and paired
+        with the device; False if not. A concurrent unpairing waits for this transaction,
+        or this one sees it done (SQLite's BEGIN IMMEDIATE already serializes writers)."""
+        c = t.codes.c
+        held = self.conn.execute(
+            select(c.id)
+            .where(c.id == code_id, c.device_id == device_id, c.active.is_(True))
+            .with_for_update(key_share=True)
+        ).first()
+        return held is not None
 
     def update(self, code: Code) -> None:
         self.conn.execute(

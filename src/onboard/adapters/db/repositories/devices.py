@@ -31,6 +31,13 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def fields_of(stored: list[dict[str, Any]]) -> tuple[TemplateField, ...]:
+    """A template's fields as stored (JSON) back into the domain's."""
+    return tuple(
+        TemplateField(f["name"], FieldType(f["type"]), f["required"], f["public"]) for f in stored
+    )
+
+
 class SqlTemplates:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -43,10 +50,7 @@ class SqlTemplates:
                 r.id,
                 r.organization_id,
                 r.name,
-                tuple(
-                    TemplateField(f["name"], FieldType(f["type"]), f["required"], f["public"])
-                    for f in r.fields
-                ),
+                fields_of(r.fields),
                 links[r.id],
                 r.created_at,
             )

@@ -1,0 +1,152 @@
+"""/api/v1/codes: QR access codes, pairing from the code's side, notifications (SPEC A1,
+A2, A5-A11, A13, A16)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response
+
+from onboard.domain.codes import Code
+from onboard.entrypoints.api import presenters as present
+from onboard.entrypoints.api import schemas as s
+from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
+from onboard.entrypoints.api.devices import device_input
+from onboard.entrypoints.api.schemas import NO_NUL
+from onboard.services import codes, pairing
+from onboard.services.ports import CodeFilter, Services
+
+router = APIRouter(prefix="/codes", tags=["codes"])
+
+Token = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        description="The code's token, in any letter case (A2).",
+    ),
+]
+TextFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)]
+
+
+def answers(svc: Services, found: Sequence[Code]) -> list[s.CodePublic]:
+    """Codes with their effective departments (A8), each device looked up once."""
+    by_device: dict[str, frozenset[str]] = {}
+    answered = []
+    for code in found:
+        if code.device_id is not None and code.device_id not in by_device:
+            by_device[code.device_id] = codes.effective_departments_of(svc, code)
+        departments = by_device[code.device_id] if code.device_id else code.departments
+        answered.append(present.code(code, public_url=svc.public_url, departments=departments))
+    return answered
+
+
+def answer(svc: Services, code: Code) -> s.CodePublic:
+    (one,) = answers(svc, [code])
+    return one
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=s.CodePublic | s.CodeBatchPublic,
+    responses={201: {"description": "One code, or {items: [...]} when count > 1"}},
+)
+def create(body: s.CodeCreate, svc: Svc, actor: CurrentActor) -> s.CodePublic | s.CodeBatchPublic:
+    """Create unpaired codes in one transaction; a batch shares its label and PIN."""
+    created = codes.create_codes(
+        svc, actor, count=body.count, batch=body.batch, label=body.label,
+        departments=body.departments, pin=body.pin,
+    )  # fmt: skip
+    if body.count == 1:
+        return answer(svc, created[0])
+    return s.CodeBatchPublic(items=answers(svc, created))
+
+
+@router.get("", response_model=s.PageOf[s.CodePublic])
+def list_(
+    svc: Svc,
+    actor: CurrentActor,
+    paging: Paging,
+    paired: bool | None = None,
+    active: bool | None = None,
+    pin: Annotated[bool | None, Query(description="true: only PIN-protected codes")] = None,
+    department: Annotated[
+        str | None,
+        Query(min_length=1, max_length=64, pattern=NO_NUL, description="Effective (A8)"),
+    ] = None,
+    batch: TextFilter = None,
+    q: TextFilter = None,
+) -> s.PageOf[s.CodePublic]:
+    """A16: filters combine; ``q`` searches token, label and batch."""
+    filters = CodeFilter(
+        paired=paired, active=active, pin=pin, department=department, batch=batch, q=q
+    )
+    page = codes.list_codes(svc, actor, filters, paging)
+    return s.PageOf(items=answers(svc, page.items), next_cursor=next_cursor(page))
+
+
+@router.get("/{token}", response_model=s.CodePublic)
+def get(token: Token, svc: Svc, actor: CurrentActor) -> s.CodePublic:
+    return answer(svc, codes.get_code(svc, actor, token))
+
+
+@router.patch("/{token}", response_model=s.CodePublic)
+def update(token: Token, body: s.CodeUpdate, svc: Svc, actor: CurrentActor) -> s.CodePublic:
+    """Only the fields sent change; ``pin: null`` removes the PIN."""
+    changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
+    return answer(svc, codes.update_code(svc, actor, token, changes))
+
+
+@router.delete("/{token}", status_code=204)
+def delete(token: Token, svc: Svc, actor: CurrentActor) -> Response:
+    """A5: a paired code is unpaired first; its device stays."""
+    codes.delete_code(svc, actor, token)
+    return Response(status_code=204)
+
+
+@router.post("/{token}/pair", response_model=s.CodePublic)
+def pair(token: Token, body: s.CodePair, svc: Svc, actor: CurrentActor) -> s.CodePublic:
+    """A7 from a code: pair it with an existing device, or with a new one (from a
+    template) created in the same transaction. 409 ``code_already_paired`` or
+    ``code_deactivated`` when the code cannot be paired (A6)."""
+    if body.new_device is not None:
+        paired, device = pairing.pair_with_new_device(
+            svc, actor, token, device_input(body.new_device)
+        )
+        return present.code(paired, public_url=svc.public_url, departments=device.departments)
+    return answer(svc, pairing.pair_code(svc, actor, token, body.device_id or ""))
+
+
+@router.post("/{token}/unpair", response_model=s.CodePublic)
+def unpair(token: Token, svc: Svc, actor: CurrentActor) -> s.CodePublic:
+    """A9: the link goes, with the code's notification history; nothing is deleted."""
+    return answer(svc, pairing.unpair_code(svc, actor, token))
+
+
+@router.get("/{token}/notifications", response_model=s.PageOf[s.NotificationPublic])
+def list_notifications(
+    token: Token, svc: Svc, actor: CurrentActor, paging: Paging
+) -> s.PageOf[s.NotificationPublic]:
+    """Newest first."""
+    page = codes.list_notifications(svc, actor, token, paging)
+    return s.PageOf(
+        items=[present.notification(n) for n in page.items], next_cursor=next_cursor(page)
+    )
+
+
+@router.delete("/{token}/notifications", status_code=204)
+def delete_notifications(token: Token, svc: Svc, actor: CurrentActor) -> Response:
+    """All of the code's notifications; the device keeps its interactions (A13)."""
+    codes.delete_notifications(svc, actor, token)
+    return Response(status_code=204)
+
+
+@router.delete("/{token}/notifications/{notification_id}", status_code=204)
+def delete_notification(
+    token: Token, notification_id: PathId, svc: Svc, actor: CurrentActor
+) -> Response:
+    codes.delete_notifications(svc, actor, token, notification_id)
+    return Response(status_code=204)

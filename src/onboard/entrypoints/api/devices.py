@@ -1,0 +1,171 @@
+"""/api/v1/devices: digital twins, their codes, service history and customer interactions
+(SPEC A3, A5, A7, A16)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from onboard.domain.access import Actor
+from onboard.domain.devices import Device, Location
+from onboard.entrypoints.api import presenters as present
+from onboard.entrypoints.api import schemas as s
+from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
+from onboard.entrypoints.api.schemas import NO_NUL
+from onboard.services import codes, devices, pairing, records
+from onboard.services.ports import CodeFilter, DeviceFilter, Services
+
+router = APIRouter(prefix="/devices", tags=["devices"])
+
+IdFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=NO_NUL)]
+TextFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)]
+
+
+def location_of(given: s.Location | None) -> Location | None:
+    if given is None:
+        return None
+    return Location(given.text, given.latitude, given.longitude)
+
+
+def device_input(body: s.DeviceCreate) -> devices.DeviceInput:
+    return devices.DeviceInput(
+        name=body.name,
+        serial=body.serial,
+        template_id=body.template_id,
+        attributes=body.attributes,
+        departments=body.departments,
+        customer_id=body.customer_id,
+        location=location_of(body.location),
+    )
+
+
+def _answer(svc: Services, actor: Actor, device: Device) -> s.DevicePublic:
+    return present.device(device, pairing.codes_of_device(svc, actor, device.id))
+
+
+@router.post("", status_code=201, response_model=s.DevicePublic)
+def create(body: s.DeviceCreate, svc: Svc, actor: CurrentActor) -> s.DevicePublic:
+    return present.device(devices.create_device(svc, actor, device_input(body)), [])
+
+
+@router.get("", response_model=s.PageOf[s.DevicePublic])
+def list_(
+    svc: Svc,
+    actor: CurrentActor,
+    paging: Paging,
+    paired: bool | None = None,
+    department: IdFilter = None,
+    template: IdFilter = None,
+    customer: IdFilter = None,
+    status: s.DeviceStatusName | None = None,
+    q: TextFilter = None,
+) -> s.PageOf[s.DevicePublic]:
+    """A16: filters combine; ``q`` searches name, serial and location."""
+    filters = DeviceFilter(
+        paired=paired, department=department, template=template, customer=customer,
+        status=status, q=q,
+    )  # fmt: skip
+    page = devices.list_devices(svc, actor, filters, paging)
+    return s.PageOf(
+        items=[_answer(svc, actor, d) for d in page.items], next_cursor=next_cursor(page)
+    )
+
+
+@router.get("/{device_id}", response_model=s.DevicePublic)
+def get(device_id: PathId, svc: Svc, actor: CurrentActor) -> s.DevicePublic:
+    return _answer(svc, actor, devices.get_device(svc, actor, device_id))
+
+
+@router.patch("/{device_id}", response_model=s.DevicePublic)
+def update(
+    device_id: PathId, body: s.DeviceUpdate, svc: Svc, actor: CurrentActor
+) -> s.DevicePublic:
+    """Only the fields sent change; paired codes follow the device's departments (A8)."""
+    changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
+    if "location" in changes:
+        changes["location"] = location_of(body.location) or Location()
+    return _answer(svc, actor, devices.update_device(svc, actor, device_id, changes))
+
+
+@router.delete("/{device_id}", status_code=204)
+def delete(device_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
+    """A5: its codes are unpaired first, and stay."""
+    devices.delete_device(svc, actor, device_id)
+    return Response(status_code=204)
+
+
+@router.get("/{device_id}/codes", response_model=s.PageOf[s.CodePublic])
+def list_codes(
+    device_id: PathId, svc: Svc, actor: CurrentActor, paging: Paging
+) -> s.PageOf[s.CodePublic]:
+    device = devices.get_device(svc, actor, device_id)
+    page = codes.list_codes(svc, actor, CodeFilter(device_id=device.id), paging)
+    return s.PageOf(
+        items=[
+            present.code(c, public_url=svc.public_url, departments=device.departments)
+            for c in page.items
+        ],
+        next_cursor=next_cursor(page),
+    )
+
+
+@router.post(
+    "/{device_id}/codes",
+    status_code=201,
+    response_model=s.CodePublic,
+    responses={200: {"description": "An existing code was paired", "model": s.CodePublic}},
+)
+def add_code(
+    device_id: PathId, body: s.DeviceCodeCreate, svc: Svc, actor: CurrentActor, response: Response
+) -> s.CodePublic:
+    """A7 from a device: pair an existing unpaired code (200), or create a new code paired
+    at once (201)."""
+    if body.code is not None:
+        paired = pairing.pair_code(svc, actor, body.code, device_id)
+        response.status_code = 200
+    else:
+        paired = pairing.create_code_for_device(svc, actor, device_id)
+    departments = codes.effective_departments_of(svc, paired)
+    return present.code(paired, public_url=svc.public_url, departments=departments)
+
+
+@router.post("/{device_id}/service-records", status_code=201, response_model=s.ServiceRecordPublic)
+def add_service_record(
+    device_id: PathId, body: s.ServiceRecordCreate, svc: Svc, actor: CurrentActor
+) -> s.ServiceRecordPublic:
+    record = records.add_service_record(
+        svc, actor, device_id, text=body.text, performed_at=body.performed_at
+    )
+    return present.service_record(record)
+
+
+@router.get("/{device_id}/service-records", response_model=s.PageOf[s.ServiceRecordPublic])
+def list_service_records(
+    device_id: PathId, svc: Svc, actor: CurrentActor, paging: Paging
+) -> s.PageOf[s.ServiceRecordPublic]:
+    """Newest first."""
+    page = records.list_service_records(svc, actor, device_id, paging)
+    return s.PageOf(
+        items=[present.service_record(r) for r in page.items], next_cursor=next_cursor(page)
+    )
+
+
+@router.post("/{device_id}/interactions", status_code=201, response_model=s.InteractionPublic)
+def add_interaction(
+    device_id: PathId, body: s.InteractionCreate, svc: Svc, actor: CurrentActor
+) -> s.InteractionPublic:
+    """A note or a message; notifications come from code users (A13)."""
+    added = records.add_interaction(svc, actor, device_id, kind=body.kind, text=body.text)
+    return present.interaction(added)
+
+
+@router.get("/{device_id}/interactions", response_model=s.PageOf[s.InteractionPublic])
+def list_interactions(
+    device_id: PathId, svc: Svc, actor: CurrentActor, paging: Paging
+) -> s.PageOf[s.InteractionPublic]:
+    """Newest first, code users' notifications included (A13)."""
+    page = records.list_interactions(svc, actor, device_id, paging)
+    return s.PageOf(
+        items=[present.interaction(i) for i in page.items], next_cursor=next_cursor(page)
+    )
