@@ -3,6 +3,7 @@ delete, and the notification history members manage (SPEC A1, A2, A5, A9-A11, A1
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -159,13 +160,23 @@ def get_code(svc: Services, actor: Actor, raw_token: str) -> Code:
         return load_code(uow, actor, raw_token, Permission.READ)
 
 
+def effective_departments(svc: Services, found: Sequence[Code]) -> dict[str, frozenset[str]]:
+    """A8: the departments each code has now (its device's while paired), by code id, in
+    one read for a whole page."""
+    device_ids = sorted({c.device_id for c in found if c.device_id is not None})
+    by_device: dict[str, frozenset[str]] = {}
+    if device_ids:
+        with svc.uow() as uow:
+            by_device = uow.devices.departments_of(device_ids)
+    return {
+        c.id: by_device.get(c.device_id, c.departments) if c.device_id else c.departments
+        for c in found
+    }
+
+
 def effective_departments_of(svc: Services, code: Code) -> frozenset[str]:
     """A8: the departments the code has now (its device's while paired)."""
-    if code.device_id is None:
-        return code.departments
-    with svc.uow() as uow:
-        device = uow.devices.get_unscoped(code.device_id)
-    return device.departments if device else code.departments
+    return effective_departments(svc, [code])[code.id]
 
 
 def update_code(svc: Services, actor: Actor, raw_token: str, changes: dict[str, Any]) -> Code:

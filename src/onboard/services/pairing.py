@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from onboard.domain.access import Actor, Permission
@@ -102,6 +103,13 @@ def unpair_code(svc: Services, actor: Actor, raw_token: str) -> Code:
         released = release_code(svc, uow, actor, code, device)
         uow.commit()
     return released
+
+
+def codes_of_devices(svc: Services, actor: Actor, found: Sequence[Device]) -> dict[str, list[Code]]:
+    """The codes of devices the actor was given (from a scoped read), in one query."""
+    actor.require(Permission.READ)
+    with svc.uow() as uow:
+        return uow.codes.of_devices([d.id for d in found])
 
 
 def codes_of_device(svc: Services, actor: Actor, device_id: str) -> list[Code]:

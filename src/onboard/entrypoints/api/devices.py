@@ -67,8 +67,10 @@ def list_(
         status=status, q=q,
     )  # fmt: skip
     page = devices.list_devices(svc, actor, filters, paging)
+    codes_by_device = pairing.codes_of_devices(svc, actor, page.items)
     return s.PageOf(
-        items=[_answer(svc, actor, d) for d in page.items], next_cursor=next_cursor(page)
+        items=[present.device(d, codes_by_device[d.id]) for d in page.items],
+        next_cursor=next_cursor(page),
     )
 
 

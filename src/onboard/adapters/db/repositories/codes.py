@@ -168,6 +168,16 @@ class SqlCodes:
         ).all()
         return self._records(rows)
 
+    def of_devices(self, device_ids: Sequence[str]) -> dict[str, list[Code]]:
+        found: dict[str, list[Code]] = {device_id: [] for device_id in device_ids}
+        if found:
+            rows = self.conn.execute(
+                select(t.codes).where(t.codes.c.device_id.in_(list(found))).order_by(t.codes.c.id)
+            ).all()
+            for code in self._records(rows):
+                found[code.device_id or ""].append(code)
+        return found
+
     def claim(self, code_id: str, device_id: str, at: datetime) -> bool:
         c = t.codes.c
         result = self.conn.execute(

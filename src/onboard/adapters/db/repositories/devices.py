@@ -171,6 +171,9 @@ class SqlDevices:
     def get_unscoped(self, device_id: str) -> Device | None:
         return self._one(t.devices.c.id == device_id)
 
+    def departments_of(self, device_ids: Sequence[str]) -> dict[str, frozenset[str]]:
+        return self.links.of(device_ids)
+
     def list_page(self, scope: Scope, filters: DeviceFilter, page: PageRequest) -> Page[Device]:
         c = t.devices.c
         query = select(t.devices).where(visible(scope, t.devices))
