@@ -17,6 +17,7 @@ from onboard.domain.errors import (
     InUse,
     Invalid,
     InvalidAttributes,
+    NotFound,
     NotificationLimited,
     PinLocked,
     WrongPin,
@@ -407,3 +408,50 @@ def test_a_client_may_send_ten_notifications_an_hour_and_the_eleventh_is_refused
     assert device_id is not None
     kept = records.list_interactions(svc, org.actor, device_id, ALL).items
     assert sorted(i.text for i in kept) == sorted(n.message for n in history)
+
+
+# --- the lifecycle timeline (A3) ------------------------------------------------------
+
+
+def test_a_devices_timeline_tells_its_life_newest_first_and_only_its_own(
+    container: Container,
+) -> None:
+    svc = container.services
+    org = make_org(svc)
+    device = create_device(svc, org.actor, DeviceInput(name="Boiler"))
+    other = create_device(svc, org.actor, DeviceInput(name="Other boiler"))
+    (code,) = codes.create_codes(svc, org.actor)
+    pairing.pair_code(svc, org.actor, code.token, device.id)
+    update_device(svc, org.actor, device.id, {"status": "maintenance"})
+    records.add_service_record(svc, org.actor, device.id, text="Valve", performed_at=None)
+    public.send_notification(svc, code.token, message="It leaks", contact=None, client="1.2.3.4")
+    pairing.unpair_code(svc, org.actor, code.token)
+    pairing.create_code_for_device(svc, org.actor, other.id)
+
+    entries = records.device_timeline(svc, org.actor, device.id, ALL).items
+
+    assert [e.action for e in entries] == [
+        "code.unpaired",
+        "code.notification_received",
+        "device.service_recorded",
+        "device.updated",
+        "code.paired",
+        "device.created",
+    ]
+    assert entries[0].before == {"device_id": device.id}
+    assert (entries[3].after or {}).get("status") == "maintenance"
+    other_actions = [e.action for e in records.device_timeline(svc, org.actor, other.id, ALL).items]
+    assert other_actions == ["code.paired", "code.created", "device.created"]
+
+
+def test_a_devices_timeline_is_refused_to_a_member_who_cannot_see_the_device(
+    container: Container,
+) -> None:
+    svc = container.services
+    org = make_org(svc)
+    a, b = make_department(svc, org), make_department(svc, org)
+    device = create_device(svc, org.actor, DeviceInput(name="Boiler", departments=[a.id]))
+    in_b = make_member(svc, org, departments=[b.id])
+
+    with pytest.raises(NotFound):
+        records.device_timeline(svc, member_actor(in_b), device.id, ALL)

@@ -534,6 +534,11 @@ CASES: dict[tuple[str, str], Case] = {
         path=lambda w: {"device_id": w.device_a.id},
         sees=lambda w, actor: {w.note.id, w.notification.interaction_id},
     ),
+    ("GET", "/api/v1/devices/{device_id}/timeline"): Case(
+        200,
+        path=lambda w: {"device_id": w.device_a.id},
+        sees=lambda w, actor: {w.device_a.id, w.record.id, w.note.id},
+    ),
     ("POST", "/api/v1/codes"): Case(
         201, body=lambda w: {"count": 2, "departments": [w.a.id]}, outcomes=CREATE_IN_A
     ),

@@ -24,6 +24,13 @@ class Change:
     target: Target
     before: dict[str, Any] | None = None
     after: dict[str, Any] | None = None
+    # The device whose lifecycle timeline (A3) shows this change; a change whose target
+    # is a device belongs to that device's timeline without saying so.
+    device_id: str | None = None
+
+    @property
+    def timeline_device(self) -> str | None:
+        return self.device_id or (self.target.id if self.target.type == "device" else None)
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,7 @@ class AuditEntry:
     after: dict[str, Any] | None
     source_ip: str | None
     departments: frozenset[str] | None = field(default=None)
+    device_id: str | None = field(default=None)
 
 
 @dataclass(frozen=True)

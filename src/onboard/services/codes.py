@@ -210,6 +210,7 @@ def update_code(svc: Services, actor: Actor, raw_token: str, changes: dict[str, 
                 code_target(updated, device),
                 before=code_snapshot(code),
                 after=code_snapshot(updated),
+                device_id=code.device_id,
             ),
             organization_id=scope.organization_id,
         )
@@ -235,6 +236,7 @@ def release_code(svc: Services, uow: UnitOfWork, actor: Actor, code: Code, devic
             Target("code", code.id, device.departments | code.departments),
             before={"device_id": device.id},
             after={"device_id": None, "notifications_cleared": cleared},
+            device_id=device.id,
         ),
         organization_id=code.organization_id,
     )
@@ -286,6 +288,7 @@ def delete_notifications(
                 "code.notifications_deleted",
                 code_target(code, device),
                 after={"notification_id": notification_id, "deleted": deleted},
+                device_id=code.device_id,
             ),
             organization_id=code.organization_id,
         )

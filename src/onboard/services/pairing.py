@@ -33,6 +33,7 @@ def _claim(svc: Services, uow: UnitOfWork, actor: Actor, code: Code, device: Dev
             Target("code", code.id, device.departments),
             before={"device_id": None},
             after={"device_id": device.id, "device_name": device.name},
+            device_id=device.id,
         ),
         organization_id=code.organization_id,
     )
@@ -84,7 +85,12 @@ def create_code_for_device(svc: Services, actor: Actor, device_id: str) -> Code:
         uow.codes.add_many([code])
         uow.record(
             actor,
-            Change("code.created", code_target(code, device), after=code_snapshot(code)),
+            Change(
+                "code.created",
+                code_target(code, device),
+                after=code_snapshot(code),
+                device_id=device.id,
+            ),
             organization_id=scope.organization_id,
         )
         paired = _claim(svc, uow, actor, code, device)

@@ -215,6 +215,7 @@ def send_notification(
                 "code.notification_received",
                 Target("code", code.id, device.departments),
                 after={"notification_id": notification.id, "device_id": device.id},
+                device_id=device.id,
             ),
             organization_id=code.organization_id,
         )

@@ -1,11 +1,12 @@
-"""What a device keeps over its life: service history and customer interactions (A3)."""
+"""What a device keeps over its life: service history, customer interactions and the
+lifecycle timeline (A3)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from onboard.domain.access import Actor, Permission
-from onboard.domain.audit import Change
+from onboard.domain.audit import AuditEntry, Change
 from onboard.domain.devices import Interaction, InteractionKind, ServiceRecord, check_text
 from onboard.domain.errors import Invalid
 from onboard.services.common import not_found
@@ -84,3 +85,15 @@ def list_interactions(
         if uow.devices.get(scope, device_id) is None:
             raise not_found("device", device_id)
         return uow.interactions.list_page(device_id, page)
+
+
+def device_timeline(
+    svc: Services, actor: Actor, device_id: str, page: PageRequest
+) -> Page[AuditEntry]:
+    """A3: everything that happened to the device, newest first: created, changed, codes
+    paired and unpaired, service, interactions, notifications, documents."""
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        if uow.devices.get(scope, device_id) is None:
+            raise not_found("device", device_id)
+        return uow.audit.of_device(device_id, page)

@@ -201,10 +201,13 @@ audit_entries = Table(
     Column("before", JSON),
     Column("after", JSON),
     Column("source_ip", String(64)),
+    # The device whose lifecycle timeline the entry belongs to (A3), if any.
+    Column("device_id", ID),
     Index(None, "organization_id", "id"),
     Index(None, "organization_id", "action", "id"),
     Index(None, "organization_id", "target_id"),
     Index(None, "organization_id", "actor_id"),
+    Index(None, "device_id", "id"),
 )
 
 # Departments of the audited target at the time of the change; no foreign key, because
@@ -237,8 +240,12 @@ templates = Table(
     ),
     Column("name", String(200), nullable=False),
     Column("fields", JSON, nullable=False),
+    # The GS1 GTIN of the product this template describes: a dynamic code with this GTIN
+    # creates its device from this template (A14).
+    Column("gtin", String(14)),
     _created_at(),
     UniqueConstraint("organization_id", "name"),
+    Index(None, "organization_id", "gtin", unique=True),
 )
 
 template_departments = Table(
@@ -264,9 +271,16 @@ devices = Table(
     Column("latitude", Float),
     Column("longitude", Float),
     Column("status", String(20), nullable=False),
+    Column("gtin", String(14)),
+    # The installation photo (A3), a file in the storage adapter.
+    Column("photo_key", String(200)),
+    Column("photo_content_type", String(100)),
     _created_at(),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index(None, "organization_id", "id"),
+    # A14: GTIN and serial name one device; NULL GTINs never clash.
+    Index(None, "organization_id", "gtin", "serial", unique=True),
+    Index(None, "gtin", "serial"),
     Index(None, "organization_id", "serial"),
     Index(None, "organization_id", "name"),
     Index(None, "organization_id", "template_id", "id"),
@@ -295,9 +309,12 @@ codes = Table(
     Column("pin_hash", String(255)),
     # Deleting a device unpairs its codes and deletes none of them (A5).
     Column("device_id", ID, ForeignKey("devices.id", ondelete="SET NULL")),
+    # A14: a dynamic code is bound to the scanned payload it was created from.
+    Column("payload", String(500)),
     _created_at(),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index(None, "organization_id", "id"),
+    Index(None, "organization_id", "payload", unique=True),
     Index(None, "device_id"),
     Index(None, "organization_id", "batch", "id"),
     Index(None, "organization_id", "active", "id"),
@@ -308,6 +325,22 @@ code_departments = Table(
     metadata,
     Column("code_id", ID, ForeignKey("codes.id", ondelete="CASCADE"), primary_key=True),
     Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+# A8 kept as rows: a paired code's departments are its device's, an unpaired code's its
+# own. Maintained at pair, unpair and department changes, so that department-scoped
+# lists of a million codes read one index instead of evaluating A8 per row (A16).
+code_effective_departments = Table(
+    "code_effective_departments",
+    metadata,
+    Column("code_id", ID, ForeignKey("codes.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "department_id",
+        ID,
+        ForeignKey("departments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index(None, "department_id", "code_id"),
 )
 
 device_interactions = Table(
@@ -360,6 +393,48 @@ service_records = Table(
     Column("author", String(400), nullable=False),
     _created_at(),
     Index(None, "device_id", "id"),
+)
+
+
+# Manuals and other documents of a device or, as defaults, of a template (A3, A4): a file
+# in the storage adapter or a link, each public (shown on the code page) or internal.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="CASCADE")),
+    Column("template_id", ID, ForeignKey("templates.id", ondelete="CASCADE")),
+    Column("title", String(200), nullable=False),
+    Column("url", String(2000)),
+    Column("storage_key", String(200)),
+    Column("content_type", String(100)),
+    Column("size", Integer),
+    Column("public", Boolean, nullable=False),
+    Column("author", String(400), nullable=False),
+    _created_at(),
+    Index(None, "device_id", "id"),
+    Index(None, "template_id", "id"),
+)
+
+# A14: how an organization recognizes payloads that are not our code URLs: GS1 (Digital
+# Link or element string, optionally only GTINs under a company prefix) or a regular
+# expression with named groups ``serial`` and optionally ``gtin``.
+dynamic_code_rules = Table(
+    "dynamic_code_rules",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("pattern", String(500)),
+    Column("template_id", ID, ForeignKey("templates.id", ondelete="SET NULL")),
+    _created_at(),
+    UniqueConstraint("organization_id", "name"),
 )
 
 

@@ -110,6 +110,7 @@ class SqlUnitOfWork:
             after=change.after,
             source_ip=actor.source_ip,
             departments=change.target.departments,
+            device_id=change.timeline_device,
         )
         self._audit.add(entry)
         self._conn.execute(

@@ -1,5 +1,5 @@
-"""/api/v1/devices: digital twins, their codes, service history and customer interactions
-(SPEC A3, A5, A7, A16)."""
+"""/api/v1/devices: digital twins, their codes, service history, customer interactions
+and lifecycle timeline (SPEC A3, A5, A7, A16)."""
 
 from __future__ import annotations
 
@@ -170,4 +170,15 @@ def list_interactions(
     page = records.list_interactions(svc, actor, device_id, paging)
     return s.PageOf(
         items=[present.interaction(i) for i in page.items], next_cursor=next_cursor(page)
+    )
+
+
+@router.get("/{device_id}/timeline", response_model=s.PageOf[s.TimelineEntryPublic])
+def timeline(
+    device_id: PathId, svc: Svc, actor: CurrentActor, paging: Paging
+) -> s.PageOf[s.TimelineEntryPublic]:
+    """The device's lifecycle, newest first (A3)."""
+    page = records.device_timeline(svc, actor, device_id, paging)
+    return s.PageOf(
+        items=[present.timeline_entry(e) for e in page.items], next_cursor=next_cursor(page)
     )

@@ -66,6 +66,18 @@ def audit_entry(e: AuditEntry) -> s.AuditEntryPublic:
     )
 
 
+def timeline_entry(e: AuditEntry) -> s.TimelineEntryPublic:
+    return s.TimelineEntryPublic(
+        id=e.id,
+        at=e.at,
+        actor={"kind": e.actor_kind, "label": e.actor_label},
+        action=e.action,
+        target={"type": e.target_type, "id": e.target_id},
+        before=e.before,
+        after=e.after,
+    )
+
+
 def template(t: Template) -> s.TemplatePublic:
     return s.TemplatePublic(
         id=t.id,

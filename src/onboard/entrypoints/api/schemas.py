@@ -142,7 +142,10 @@ class CustomerUserPublic(BaseModel):
     one_time_password: str | None = None
 
 
-class AuditEntryPublic(BaseModel):
+class TimelineEntryPublic(BaseModel):
+    """One event of a device's lifecycle timeline (A3): an audit entry without the
+    address it came from."""
+
     id: str
     at: datetime
     actor: dict[str, str | None]
@@ -150,6 +153,9 @@ class AuditEntryPublic(BaseModel):
     target: dict[str, str]
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class AuditEntryPublic(TimelineEntryPublic):
     source_ip: str | None
 
 

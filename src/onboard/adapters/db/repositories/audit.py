@@ -43,6 +43,7 @@ class SqlAudit:
                 r.after,
                 r.source_ip,
                 links[r.id] or None,
+                r.device_id,
             )
             for r in rows
         ]
@@ -62,6 +63,7 @@ class SqlAudit:
                 before=entry.before,
                 after=entry.after,
                 source_ip=entry.source_ip,
+                device_id=entry.device_id,
             )
         )
         self.links.replace(entry.id, entry.departments)
@@ -86,6 +88,13 @@ class SqlAudit:
             query = query.where(c.at >= filters.since)
         if filters.until:
             query = query.where(c.at < filters.until)
+        return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
+
+    def of_device(self, device_id: str, page: PageRequest) -> Page[AuditEntry]:
+        """A device's lifecycle timeline (A3), newest first; the caller has checked that
+        the device is visible."""
+        c = t.audit_entries.c
+        query = select(t.audit_entries).where(c.device_id == device_id)
         return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
 
     def count(self, scope: Scope) -> int:
