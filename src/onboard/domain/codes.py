@@ -93,6 +93,7 @@ class Code:
     device_id: str | None
     created_at: datetime
     updated_at: datetime
+    payload: str | None = None  # A14: the scanned payload a dynamic code is bound to
 
     @property
     def pin_protected(self) -> bool:

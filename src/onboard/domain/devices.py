@@ -49,6 +49,7 @@ class Template:
     fields: tuple[TemplateField, ...]
     departments: frozenset[str]
     created_at: datetime
+    gtin: str | None = None  # A14: dynamic codes with this GTIN create devices from it
 
     def field(self, name: str) -> TemplateField | None:
         return next((f for f in self.fields if f.name == name), None)
@@ -220,6 +221,9 @@ class Device:
     status: DeviceStatus
     created_at: datetime
     updated_at: datetime
+    gtin: str | None = None  # A14: with the serial, names the device in GS1 payloads
+    photo_key: str | None = None  # the installation photo in the file storage (A3)
+    photo_content_type: str | None = None
 
 
 class InteractionKind(StrEnum):

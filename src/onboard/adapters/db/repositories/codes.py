@@ -10,11 +10,11 @@ from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, o
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, count, paginate
-from onboard.adapters.db.repositories.devices import fields_of, like_pattern
+from onboard.adapters.db.repositories.devices import device_of, fields_of, like_pattern
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
 from onboard.domain.codes import Code, Notification, normalize_token
-from onboard.domain.devices import Device, DeviceStatus, Location, Template
+from onboard.domain.devices import Device, Template
 from onboard.services.ports import CodeFilter, Page, PageRequest
 
 _INSERT_CHUNK = 1000
@@ -40,6 +40,7 @@ class SqlCodes:
                 device_id=r.device_id,
                 created_at=r.created_at,
                 updated_at=r.updated_at,
+                payload=r.payload,
             )
             for r in rows
         ]
@@ -66,6 +67,7 @@ class SqlCodes:
                         "device_id": c.device_id,
                         "created_at": c.created_at,
                         "updated_at": c.updated_at,
+                        "payload": c.payload,
                     }
                     for c in chunk
                 ],
@@ -104,23 +106,11 @@ class SqlCodes:
         code = Code(
             row.id, row.organization_id, row.token, row.label, row.batch, row.active,
             row.pin_hash, frozenset(), row.device_id, row.created_at, row.updated_at,
+            row.payload,
         )  # fmt: skip
         if row.d_id is None:
             return code, None, None
-        device = Device(
-            id=row.d_id,
-            organization_id=row.d_organization_id,
-            name=row.d_name,
-            serial=row.d_serial,
-            template_id=row.d_template_id,
-            attributes=dict(row.d_attributes),
-            departments=frozenset(),
-            customer_id=row.d_customer_id,
-            location=Location(row.d_location_text, row.d_latitude, row.d_longitude),
-            status=DeviceStatus(row.d_status),
-            created_at=row.d_created_at,
-            updated_at=row.d_updated_at,
-        )
+        device = device_of(row, frozenset(), prefix="d_")
         template = None
         if row.d_template_id is not None:
             template = Template(

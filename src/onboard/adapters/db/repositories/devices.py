@@ -31,6 +31,31 @@ def like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
+def device_of(row: Row[Any], departments: frozenset[str], prefix: str = "") -> Device:
+    """A device from a row of ``devices``, its columns named with ``prefix``."""
+
+    def get(name: str) -> Any:
+        return getattr(row, prefix + name)
+
+    return Device(
+        id=get("id"),
+        organization_id=get("organization_id"),
+        name=get("name"),
+        serial=get("serial"),
+        template_id=get("template_id"),
+        attributes=dict(get("attributes")),
+        departments=departments,
+        customer_id=get("customer_id"),
+        location=Location(get("location_text"), get("latitude"), get("longitude")),
+        status=DeviceStatus(get("status")),
+        created_at=get("created_at"),
+        updated_at=get("updated_at"),
+        gtin=get("gtin"),
+        photo_key=get("photo_key"),
+        photo_content_type=get("photo_content_type"),
+    )
+
+
 def fields_of(stored: list[dict[str, Any]]) -> tuple[TemplateField, ...]:
     """A template's fields as stored (JSON) back into the domain's."""
     return tuple(
@@ -53,6 +78,7 @@ class SqlTemplates:
                 fields_of(r.fields),
                 links[r.id],
                 r.created_at,
+                r.gtin,
             )
             for r in rows
         ]
@@ -75,6 +101,7 @@ class SqlTemplates:
                 organization_id=template.organization_id,
                 name=template.name,
                 fields=self._fields(template),
+                gtin=template.gtin,
                 created_at=template.created_at,
             )
         )
@@ -99,7 +126,7 @@ class SqlTemplates:
         self.conn.execute(
             update(t.templates)
             .where(t.templates.c.id == template.id)
-            .values(name=template.name, fields=self._fields(template))
+            .values(name=template.name, fields=self._fields(template), gtin=template.gtin)
         )
         self.links.replace(template.id, template.departments)
 
@@ -117,23 +144,7 @@ class SqlDevices:
 
     def _records(self, rows: Sequence[Row[Any]]) -> list[Device]:
         links = self.links.of(r.id for r in rows)
-        return [
-            Device(
-                id=r.id,
-                organization_id=r.organization_id,
-                name=r.name,
-                serial=r.serial,
-                template_id=r.template_id,
-                attributes=dict(r.attributes),
-                departments=links[r.id],
-                customer_id=r.customer_id,
-                location=Location(r.location_text, r.latitude, r.longitude),
-                status=DeviceStatus(r.status),
-                created_at=r.created_at,
-                updated_at=r.updated_at,
-            )
-            for r in rows
-        ]
+        return [device_of(r, links[r.id]) for r in rows]
 
     def _one(self, *where: ColumnElement[bool]) -> Device | None:
         rows = self.conn.execute(select(t.devices).where(*where)).all()
@@ -152,6 +163,9 @@ class SqlDevices:
             "longitude": device.location.longitude,
             "status": device.status.value,
             "updated_at": device.updated_at,
+            "gtin": device.gtin,
+            "photo_key": device.photo_key,
+            "photo_content_type": device.photo_content_type,
         }
 
     def add(self, device: Device) -> None:
