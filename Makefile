@@ -36,8 +36,12 @@ $(VENV)/.installed-bench: pyproject.toml constraints.txt | $(BIN)/python
 	@touch $(VENV)/.installed $(VENV)/.installed-dev $@
 
 BENCH_PG_URL ?= postgresql://root@127.0.0.1:5432/postgres
+# Bounded for a routine run (a few minutes in all); docs/benchmarks.md gives the figures at
+# a million rows and the commands behind them.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/sync_vs_async.py --database-url $(BENCH_PG_URL) --seconds 10 --concurrency 32
+	$(BIN)/python benchmarks/codes_at_scale.py --database-url $(BENCH_PG_URL) --rows 200000
+	$(BIN)/python benchmarks/code_resolution_http.py --database-url $(BENCH_PG_URL) --rows 100000 --seconds 10
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,12 +1,18 @@
 """Lists, filters and code resolution at a million codes and a million devices (SPEC A16).
 
 Fills a throwaway PostgreSQL database with one organization holding 1,000,000 devices and
-1,000,000 codes (half of them paired, spread over 10 departments and 100 batches, one in ten
-with a PIN), then times the use cases members and code users call:
+1,000,000 codes (half of them paired, spread over 10 departments and 100 batches; one code in
+10,000 is also in an eleventh, small department), then times the use cases members and code
+users call:
 
 * the first page and a deep page (by cursor) of the code and device lists,
-* each list filter of A16, for an unrestricted member and for one restricted to a department,
+* each list filter of A16, for an unrestricted member and for members restricted to one
+  department, to two, and to the small one (where an ordered index walk finds little),
+* searching codes by a whole token and by its first characters,
 * resolving a code as its public page does (services.public.view_code).
+
+``--explain`` also prints PostgreSQL's plans (EXPLAIN ANALYZE) of the department-scoped and
+token-start lists. The HTTP side of code resolution is code_resolution_http.py.
 
 Each figure is the median and the 95th percentile of repeated calls, in milliseconds, and for
 code resolution also calls per second on one thread. Run from the repository root::
@@ -31,14 +37,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, event, func, insert, select, text
+from sqlalchemy.engine import make_url
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.engine import build_engine
 from onboard.adapters.db.migrate import upgrade
 from onboard.bootstrap import Container, build
 from onboard.config import get_settings
+from onboard.domain.access import Actor
 from onboard.domain.codes import TOKEN_BYTES, new_token
 from onboard.services import codes, departments, devices, members, organizations, public
 from onboard.services.common import member_actor
@@ -46,12 +55,16 @@ from onboard.services.ports import CodeFilter, DeviceFilter, PageRequest
 
 CHUNK = 20_000
 DEPARTMENTS = 10
+RARE_EVERY = 10_000  # one code in this many is also in an eleventh, small department
 BATCHES = 100
 
 
 @contextmanager
 def throwaway_database(admin_url: str) -> Iterator[str]:
     name = f"bench_scale_{secrets.token_hex(4)}"
+    url = make_url(admin_url)
+    if url.drivername in {"postgresql", "postgres"}:  # as onboard reads it: psycopg 3
+        admin_url = url.set(drivername="postgresql+psycopg").render_as_string(False)
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -67,10 +80,13 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def fill(container: Container, rows: int) -> tuple[str, list[str], list[str]]:
+def fill(
+    container: Container, rows: int, *, sample_every: int = 1000
+) -> tuple[str, list[str], list[str]]:
     """One organization, its departments, ``rows`` devices and ``rows`` codes, inserted in
-    chunks straight into the tables. Returns the organization id, department ids and a
-    sample of code tokens."""
+    chunks straight into the tables, with the rows the repositories keep of each code's
+    effective departments (A8). Returns the organization id, department ids and the token
+    of every ``sample_every``-th code (all of them paired)."""
     svc = container.services
     org = organizations.init_organization(
         svc,
@@ -83,6 +99,7 @@ def fill(container: Container, rows: int) -> tuple[str, list[str], list[str]]:
         departments.create_department(svc, admin, name=f"Department {n}").id
         for n in range(DEPARTMENTS)
     ]
+    depts.append(departments.create_department(svc, admin, name="Department small").id)
     now = datetime.now(UTC)
     sample: list[str] = []
     started = time.perf_counter()
@@ -121,7 +138,7 @@ def fill(container: Container, rows: int) -> tuple[str, list[str], list[str]]:
             code_rows = []
             for n in range(size):
                 token = new_token(os.urandom(TOKEN_BYTES))
-                if n % 1000 == 0:
+                if n % sample_every == 0:
                     sample.append(token)
                 code_rows.append(
                     {
@@ -138,19 +155,48 @@ def fill(container: Container, rows: int) -> tuple[str, list[str], list[str]]:
                     }
                 )
             conn.execute(insert(t.codes), code_rows)
-            conn.execute(
-                insert(t.code_departments),
-                [
-                    {"code_id": row["id"], "department_id": depts[(start + n) % DEPARTMENTS]}
-                    for n, row in enumerate(code_rows)
-                ],
-            )
+            own = [
+                {"code_id": row["id"], "department_id": depts[(start + n) % DEPARTMENTS]}
+                for n, row in enumerate(code_rows)
+            ]
+            # A8: a paired code's departments are its device's, an unpaired code's its own.
+            effective = [
+                {"code_id": row["id"], "department_id": depts[(start + n) % DEPARTMENTS]}
+                if row["device_id"] is not None
+                else own[n]
+                for n, row in enumerate(code_rows)
+            ]
+            small = [
+                {"code_id": row["id"], "department_id": depts[DEPARTMENTS]}
+                for n, row in enumerate(code_rows)
+                if (start + n) % RARE_EVERY == 1 and row["device_id"] is None
+            ]
+            conn.execute(insert(t.code_departments), own + small)
+            conn.execute(insert(t.code_effective_departments), effective + small)
             if (start // CHUNK) % 10 == 0:
                 log(f"  {start + size:,} devices and codes")
     log(f"filled {rows:,} devices and {rows:,} codes in {time.perf_counter() - started:.0f} s")
     with container.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
     return org.organization.id, depts, sample
+
+
+def explain(container: Container, call: Callable[[], object]) -> str:
+    """PostgreSQL's plan, as run, of the first query on codes that ``call`` makes."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(*args: Any) -> None:
+        captured.append((args[2], args[3]))  # statement, parameters
+
+    event.listen(container.engine, "before_cursor_execute", capture)
+    try:
+        call()
+    finally:
+        event.remove(container.engine, "before_cursor_execute", capture)
+    statement, parameters = next((s, p) for s, p in captured if "FROM codes" in s)
+    with container.engine.connect() as conn:
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
+        return "\n".join(str(line) for line in plan.scalars())
 
 
 def timed(call: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -165,7 +211,12 @@ def timed(call: Callable[[], object], repeat: int) -> tuple[float, float]:
 
 
 def measure(
-    container: Container, organization_id: str, depts: list[str], sample: list[str]
+    container: Container,
+    organization_id: str,
+    depts: list[str],
+    sample: list[str],
+    *,
+    plans: bool = False,
 ) -> None:
     svc = container.services
     with svc.uow() as uow:
@@ -177,6 +228,27 @@ def measure(
             password="benchmark password",  # noqa: S106
         ).member
     )  # fmt: skip
+
+    def member_of(*chosen: str) -> Actor:
+        return member_actor(
+            members.add_member(
+                svc, admin, email=f"member-{secrets.token_hex(4)}@example.com",
+                roles=["viewer"], departments=list(chosen),
+                password="benchmark password",  # noqa: S106
+            ).member
+        )  # fmt: skip
+
+    small = depts[DEPARTMENTS]
+    with container.engine.connect() as conn:
+        kept = t.code_effective_departments
+        few = conn.execute(
+            select(func.count()).select_from(kept).where(kept.c.department_id == small)
+        ).scalar_one()
+    of_two, of_small, of_one_and_small = (
+        member_of(depts[3], depts[5]),
+        member_of(small),
+        member_of(depts[3], small),
+    )
     deep = codes.list_codes(svc, admin, CodeFilter(), PageRequest(limit=50))
     cursor = deep.items[-1].id
     for _ in range(200):  # walk 10,000 rows in for a deep cursor
@@ -192,10 +264,26 @@ def measure(
                                                        PageRequest())),
         ("codes, department 3", lambda: codes.list_codes(
             svc, admin, CodeFilter(department=depts[3]), PageRequest())),
-        ("codes, search by token", lambda: codes.list_codes(
-            svc, admin, CodeFilter(q=sample[7][:8]), PageRequest())),
+        ("codes, search by whole token", lambda: codes.list_codes(
+            svc, admin, CodeFilter(q=sample[7]), PageRequest())),
+        ("codes, search by token start (6 characters)", lambda: codes.list_codes(
+            svc, admin, CodeFilter(q=sample[7][:6].lower()), PageRequest())),
+        ("codes, search by token start (4 characters)", lambda: codes.list_codes(
+            svc, admin, CodeFilter(q=sample[7][:4]), PageRequest())),
         ("codes, restricted member", lambda: codes.list_codes(svc, restricted, CodeFilter(),
                                                               PageRequest())),
+        ("codes, restricted member, unpaired", lambda: codes.list_codes(
+            svc, restricted, CodeFilter(paired=False), PageRequest())),
+        ("codes, restricted member, page after 10,000 rows", lambda: codes.list_codes(
+            svc, restricted, CodeFilter(), PageRequest(after=cursor))),
+        (f"codes, department of {few} codes", lambda: codes.list_codes(
+            svc, admin, CodeFilter(department=small), PageRequest())),
+        ("codes, member of two departments", lambda: codes.list_codes(
+            svc, of_two, CodeFilter(), PageRequest())),
+        (f"codes, member of the department of {few} codes", lambda: codes.list_codes(
+            svc, of_small, CodeFilter(), PageRequest())),
+        (f"codes, member of department 3 and the one of {few} codes", lambda: codes.list_codes(
+            svc, of_one_and_small, CodeFilter(), PageRequest())),
         ("devices, first page", lambda: devices.list_devices(svc, admin, DeviceFilter(),
                                                              PageRequest())),
         ("devices, unpaired", lambda: devices.list_devices(
@@ -212,6 +300,12 @@ def measure(
     for name, call in cases:
         median, p95 = timed(call, repeat=20)
         print(f"| {name} | {median:.1f} | {p95:.1f} |", flush=True)
+    if plans:
+        for name, call in cases:
+            if name.startswith("codes, ") and any(
+                word in name for word in ("department", "restricted", "member", "token start")
+            ):
+                print(f"\n{name}:\n```\n{explain(container, call)}\n```", flush=True)
     tokens = itertools.cycle(sample)
     started = time.perf_counter()
     resolved = 0
@@ -230,6 +324,11 @@ def main() -> None:
         "--database-url", default="postgresql+psycopg://root@127.0.0.1:5432/postgres"
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--explain", action="store_true",
+        help="also print PostgreSQL's plans (EXPLAIN ANALYZE) of the department-scoped and "
+        "token-start code lists",
+    )  # fmt: skip
     args = parser.parse_args()
     with throwaway_database(args.database_url) as url:
         engine = build_engine(url)
@@ -240,7 +339,7 @@ def main() -> None:
         container = build(get_settings(var_dir=var, database_url=url, secret_key=key))
         try:
             organization_id, depts, sample = fill(container, args.rows)
-            measure(container, organization_id, depts, sample)
+            measure(container, organization_id, depts, sample, plans=args.explain)
         finally:
             container.close()
 

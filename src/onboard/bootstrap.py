@@ -10,6 +10,9 @@ from sqlalchemy import Engine
 from onboard.adapters.crypto import Argon2Passwords, HmacSigner
 from onboard.adapters.db.engine import build_engine
 from onboard.adapters.db.uow import SqlUnitOfWork
+from onboard.adapters.gs1 import BiipGs1Reader
+from onboard.adapters.patterns import Re2Patterns
+from onboard.adapters.storage import LocalFiles
 from onboard.adapters.system import RandomIds, SystemClock
 from onboard.config import Settings
 from onboard.domain.clock import Clock
@@ -43,13 +46,17 @@ def build(
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     services = Services(
-        uow=lambda: SqlUnitOfWork(engine, clock, ids),
+        uow=lambda read_only=False: SqlUnitOfWork(engine, clock, ids, read_only=read_only),
         clock=clock,
         ids=ids,
         passwords=passwords or Argon2Passwords(),
         entropy=os.urandom,
         signer=HmacSigner(settings.secret_key.get_secret_value(), purpose="services"),
         public_url=settings.public_url,
+        files=LocalFiles(settings.effective_files_dir),
+        upload_max_bytes=settings.upload_max_bytes,
+        gs1=BiipGs1Reader(),
+        patterns=Re2Patterns(),
     )
     policy = SignInPolicy(
         attempts=settings.login_attempts,

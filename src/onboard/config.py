@@ -60,7 +60,20 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(
         900, ge=1, description="Window of the sign-in rate limit, in seconds."
     )
-    db_pool_size: int = Field(10, ge=1, le=200, description="PostgreSQL connections per process.")
+    db_pool_size: int = Field(
+        20, ge=1, le=200, description="PostgreSQL connections per process, kept open once made."
+    )
+    files_dir: Path | None = Field(
+        None,
+        description="Folder of uploaded documents and photos. Default: var/files. Several "
+        "hosts serving one database need it on storage they share.",
+    )
+    upload_max_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="Largest document or photo accepted, in bytes.",
+    )
 
     @model_validator(mode="after")
     def _check_log_level(self) -> Settings:
@@ -78,6 +91,10 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.var_dir / 'onboard.db'}"
 
     @property
+    def effective_files_dir(self) -> Path:
+        return self.files_dir or self.var_dir / "files"
+
+    @property
     def secure_cookies(self) -> bool:
         return self.public_url.startswith("https://")
 
@@ -90,6 +107,8 @@ class Settings(BaseSettings):
                 value = "********" if value.get_secret_value() else "(not set)"
             elif name == "database_url":
                 value = _mask_url_password(self.effective_database_url)
+            elif name == "files_dir":
+                value = self.effective_files_dir
             values[name] = str(value)
         return values
 

@@ -371,6 +371,25 @@ def test_a_restricted_member_sees_a_code_through_its_device_only_while_paired(
         assert _get_code(of_b, token)["departments"] == [b.id]
 
 
+def test_a_code_paired_into_a_members_department_does_not_name_its_other_owner(
+    live_server: LiveServer, api: httpx.Client, svc: Services, org: Org
+) -> None:
+    """P5: a member of A sees a code of B paired with A's device, but not B's id."""
+    a, b = make_department(svc, org), make_department(svc, org)
+    member_of_a = make_member(svc, org, roles=["technician"], departments=[a.id])
+    token = _code(api, departments=[b.id])["token"]
+    device = _device(api, departments=[a.id])
+    api.post(f"/api/v1/codes/{token}/pair", json={"device_id": device["id"]})
+
+    with live_server.client(token_for(svc, member_of_a)) as of_a:
+        seen = _get_code(of_a, token)
+        listed = of_a.get(f"/api/v1/devices/{device['id']}/codes").json()["items"]
+
+    assert (seen["departments"], seen["own_departments"]) == ([a.id], [])
+    assert b.id not in str(listed)
+    assert _get_code(api, token)["own_departments"] == [b.id]
+
+
 # --- unpairing (A9) and deletion (A5) ------------------------------------------------
 
 
@@ -452,7 +471,9 @@ def test_the_code_page_walks_through_every_state_in_the_order_of_its_checks(
     page = _ok(visitor.get(f"/api/v1/public/codes/{token}"))
     assert page["state"] == "paired"
     assert page["label"] == "Boiler room"
-    assert page["device"] == {"name": "Pump 9", "attributes": {"power": 9}}, "public fields only"
+    assert page["device"] == {
+        "name": "Pump 9", "attributes": {"power": 9}, "photo_url": None, "documents": [],
+    }, "public fields only"  # fmt: skip
     assert secret_value not in visitor.get(f"/api/v1/public/codes/{token}").text
 
     api.patch(f"/api/v1/codes/{token}", json={"active": False})

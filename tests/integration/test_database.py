@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from onboard.adapters.db import engine as engine_module
 from onboard.adapters.db.engine import build_engine
 from onboard.bootstrap import Container
+from onboard.domain.access import Permission
 from onboard.domain.errors import Conflict
 from onboard.services import departments
 from onboard.services.ports import PageRequest
@@ -70,3 +72,32 @@ def test_concurrent_writers_all_get_through(container: Container) -> None:
 
     listed = departments.list_departments(container.services, org.actor, PageRequest(limit=100))
     assert len(listed.items) == 40
+
+
+def test_a_pooled_connection_the_database_dropped_while_idle_is_replaced_unnoticed(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pool checks a connection that sat idle before handing it out (SQLite has no
+    server to lose)."""
+    if container.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no server connection to lose")
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
+    org = make_org(container.services)
+    with container.engine.connect() as conn:
+        dropped = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    with build_engine(container.settings.effective_database_url).connect() as admin:
+        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+        admin.commit()
+    listed = departments.list_departments(container.services, org.actor, PageRequest())
+    assert listed.items == []
+
+
+def test_a_read_only_unit_of_work_reads_committed_data_and_cannot_commit(
+    container: Container,
+) -> None:
+    org = make_org(container.services)
+    made = departments.create_department(container.services, org.actor, name="Read")
+    with container.services.uow(read_only=True) as uow:
+        assert uow.departments.get(org.actor.require(Permission.READ), made.id) is not None
+        with pytest.raises(AssertionError):
+            uow.commit()

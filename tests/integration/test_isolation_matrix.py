@@ -31,12 +31,24 @@ from sqlalchemy import Engine, select
 
 from onboard.adapters.db.tables import metadata
 from onboard.bootstrap import Container
-from onboard.domain.codes import Code, Notification
+from onboard.domain.codes import Code, Notification, code_url
 from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
+from onboard.domain.documents import Document
+from onboard.domain.dynamic_codes import DynamicRule
 from onboard.domain.identity import Customer, CustomerUser, Department, Member
 from onboard.entrypoints.api.app import api_router
 from onboard.entrypoints.app import create_app
-from onboard.services import codes, customers, dashboard, devices, pairing, public, records
+from onboard.services import (
+    codes,
+    customers,
+    dashboard,
+    devices,
+    dynamic_codes,
+    pairing,
+    public,
+    records,
+)
+from onboard.services import documents as documents_
 from onboard.services import templates as templates_
 from onboard.services.common import member_actor
 from onboard.services.ports import Services
@@ -44,6 +56,24 @@ from onboard.services.tokens import create_token
 from tests.factories import PASSWORD, Org, make_department, make_member, make_org, unique
 
 PROBLEM = "application/problem+json"
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A multipart/form-data body: text fields, and files as (name, bytes, content type)."""
+
+    fields: dict[str, str]
+    files: dict[str, tuple[str, bytes, str]]
+
+
+# The codes a refusal in the matrix may carry.
+REFUSALS = {"not_found", "permission_denied", "department_forbidden", "invalid", "import_refused"}
+
+Body = dict[str, Any] | str | Multipart
+"""A JSON body, a CSV file as text, or a form with files."""
+
+PDF = b"%PDF-1.7\n% a manual\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 ADMIN = "admin"
 IN_A = "admin_of_a"
@@ -67,6 +97,10 @@ NOT_TENANT_DATA = {
     ("GET", "/api/v1/public/codes/{token}"),
     ("POST", "/api/v1/public/codes/{token}/pin"),
     ("POST", "/api/v1/public/codes/{token}/notifications"),
+    # A12's photo and public documents, under the same checks as the code page; tested in
+    # tests/integration/test_documents.py.
+    ("GET", "/api/v1/public/codes/{token}/photo"),
+    ("GET", "/api/v1/public/codes/{token}/documents/{document_id}"),
 }
 
 
@@ -110,9 +144,22 @@ class World:
     notification: Notification
     record: ServiceRecord
     note: Interaction
+    rule: DynamicRule
+    """A dynamic-code rule (A14): organization-wide, like templates."""
+    document: Document
+    """An internal file document of A's device (which also has an installation photo)."""
+    template_document: Document
+    """A default document (a public file) of the template: organization-wide."""
 
-    def call(self, actor: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def call(self, actor: str, method: str, path: str, body: Body | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[actor]}"}
+        if isinstance(body, Multipart):
+            return self.client.request(
+                method, path, data=body.fields, files=body.files, headers=headers
+            )
+        if isinstance(body, str):  # a CSV file
+            headers["Content-Type"] = "text/csv"
+            return self.client.request(method, path, content=body, headers=headers)
         return self.client.request(method, path, json=body, headers=headers)
 
     def only_a(self) -> set[str]:
@@ -125,6 +172,7 @@ class World:
             self.device_a.id, self.device_a.name, self.paired_a.token, self.unpaired_a.token,
             self.notification.id, self.notification.message, self.notification.interaction_id,
             self.record.id, self.record.text, self.note.id, self.note.text,
+            self.document.id, self.document.title,
         }  # fmt: skip
 
     def only_b(self) -> set[str]:
@@ -141,7 +189,8 @@ class World:
             self.org.organization.id, self.org.organization.name, admin.id, admin.email,
             self.empty.id, self.empty.name, *self.token_ids[ADMIN],
             self.template.id, self.template.name, self.spare_template.id,
-            self.spare_template.name,
+            self.spare_template.name, self.rule.id, self.rule.name,
+            self.template_document.id, self.template_document.title,
         }  # fmt: skip
 
     def hidden_from(self, actor: str) -> set[str]:
@@ -210,6 +259,15 @@ def _world(container: Container, client: TestClient) -> World:
     note = records.add_interaction(
         svc, org.actor, device_a.id, kind="note", text=unique("Customer of A called")
     )
+    document = documents_.add_document(
+        svc, org.actor, device_a.id,
+        documents_.DocumentInput(unique("Manual of A"), content=PDF + unique("A").encode()),
+    )  # fmt: skip
+    documents_.set_photo(svc, org.actor, device_a.id, PNG)
+    template_document = documents_.add_template_document(
+        svc, org.actor, template.id,
+        documents_.DocumentInput(unique("Datasheet"), public=True, content=PDF + b"datasheet"),
+    )  # fmt: skip
     return World(
         svc=svc,
         engine=container.engine,
@@ -236,8 +294,13 @@ def _world(container: Container, client: TestClient) -> World:
         unpaired_a=unpaired_a,
         code_b=code_b,
         notification=notification,
+        document=document,
+        template_document=template_document,
         record=record,
         note=note,
+        rule=dynamic_codes.create_rule(
+            svc, org.actor, name=unique("GS1 labels"), kind="gs1", template_id=template.id
+        ),
     )
 
 
@@ -305,7 +368,7 @@ class Case:
     ok: int
     """The route's success status."""
     path: Callable[[World], dict[str, str]] = _none
-    body: Callable[[World], dict[str, Any]] | None = None
+    body: Callable[[World], Body] | None = None
     outcomes: Mapping[str, Outcome] = field(default_factory=lambda: ISOLATED)
     sees: Callable[[World, str], set[str]] | None = None
     """For a list: what each actor must find in it (the far side is checked for all)."""
@@ -534,10 +597,67 @@ CASES: dict[tuple[str, str], Case] = {
         path=lambda w: {"device_id": w.device_a.id},
         sees=lambda w, actor: {w.note.id, w.notification.interaction_id},
     ),
+    ("POST", "/api/v1/devices/import"): Case(
+        201,
+        body=lambda w: f"name,departments\n{unique('Imported')},{w.a.name}\n",
+        # Department A by name is unknown on the far side: the row is refused (422).
+        outcomes={ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: UNKNOWN_IDS, OUTSIDER: UNKNOWN_IDS},
+    ),
     ("GET", "/api/v1/devices/{device_id}/timeline"): Case(
         200,
         path=lambda w: {"device_id": w.device_a.id},
         sees=lambda w, actor: {w.device_a.id, w.record.id, w.note.id},
+    ),
+    # --- documents and photos of devices (A3), default documents of templates (A4) ---
+    ("POST", "/api/v1/devices/{device_id}/documents"): Case(
+        201,
+        path=lambda w: {"device_id": w.device_a.id},
+        body=lambda w: Multipart(
+            {"title": "Wiring diagram", "public": "true"},
+            {"file": ("wiring.pdf", PDF + b"wiring", "application/pdf")},
+        ),
+    ),
+    ("GET", "/api/v1/devices/{device_id}/documents"): Case(
+        200, path=lambda w: {"device_id": w.device_a.id}, sees=lambda w, actor: {w.document.id}
+    ),
+    ("GET", "/api/v1/devices/{device_id}/documents/{document_id}/content"): Case(
+        200, path=lambda w: {"device_id": w.device_a.id, "document_id": w.document.id}
+    ),
+    ("DELETE", "/api/v1/devices/{device_id}/documents/{document_id}"): Case(
+        204, path=lambda w: {"device_id": w.device_a.id, "document_id": w.document.id}
+    ),
+    ("PUT", "/api/v1/devices/{device_id}/photo"): Case(
+        200,
+        path=lambda w: {"device_id": w.device_a.id},
+        body=lambda w: Multipart({}, {"file": ("new.png", PNG + b"new", "image/png")}),
+    ),
+    ("GET", "/api/v1/devices/{device_id}/photo"): Case(
+        200, path=lambda w: {"device_id": w.device_a.id}
+    ),
+    ("DELETE", "/api/v1/devices/{device_id}/photo"): Case(
+        204, path=lambda w: {"device_id": w.device_a.id}
+    ),
+    ("POST", "/api/v1/templates/{template_id}/documents"): Case(
+        201,
+        path=lambda w: {"template_id": w.template.id},
+        body=lambda w: {"url": "https://example.com/guide", "title": "Guide", "public": True},
+        outcomes=ORGANIZATION,
+    ),
+    ("GET", "/api/v1/templates/{template_id}/documents"): Case(
+        200,
+        path=lambda w: {"template_id": w.template.id},
+        outcomes=ORGANIZATION,
+        sees=lambda w, actor: {w.template_document.id},
+    ),
+    ("GET", "/api/v1/templates/{template_id}/documents/{document_id}/content"): Case(
+        200,
+        path=lambda w: {"template_id": w.template.id, "document_id": w.template_document.id},
+        outcomes=ORGANIZATION,
+    ),
+    ("DELETE", "/api/v1/templates/{template_id}/documents/{document_id}"): Case(
+        204,
+        path=lambda w: {"template_id": w.template.id, "document_id": w.template_document.id},
+        outcomes=ORGANIZATION,
     ),
     ("POST", "/api/v1/codes"): Case(
         201, body=lambda w: {"count": 2, "departments": [w.a.id]}, outcomes=CREATE_IN_A
@@ -579,6 +699,44 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", "/api/v1/codes/{token}/notifications/{notification_id}"): Case(
         204, path=lambda w: {"token": w.paired_a.token, "notification_id": w.notification.id}
+    ),
+    # --- dynamic codes (A14): rules are organization-wide; a scan resolves in scope ---
+    ("POST", "/api/v1/dynamic-code-rules"): Case(
+        201,
+        body=lambda w: {
+            "name": unique("Rule"),
+            "kind": "regex",
+            "pattern": "SN-(?P<serial>[0-9]+)",
+            "template_id": w.template.id,
+        },
+        # Another organization's template is unknown there.
+        outcomes={**ORGANIZATION, OUTSIDER: UNKNOWN_IDS},
+    ),
+    ("GET", "/api/v1/dynamic-code-rules"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: set() if actor == OUTSIDER else {w.rule.id},
+    ),
+    ("GET", "/api/v1/dynamic-code-rules/{rule_id}"): Case(
+        200, path=lambda w: {"rule_id": w.rule.id}, outcomes=ORGANIZATION
+    ),
+    ("DELETE", "/api/v1/dynamic-code-rules/{rule_id}"): Case(
+        204, path=lambda w: {"rule_id": w.rule.id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/scan"): Case(
+        # Scanning A's sticker: those who see it get the code and its device; everyone
+        # else gets "unknown" (200), and nothing of A.
+        200,
+        body=lambda w: {"payload": code_url(w.svc.public_url, w.paired_a.token)},
+        outcomes=EVERYONE,
+        sees=_listing(
+            lambda w: {
+                ADMIN: {w.paired_a.token, w.device_a.id},
+                IN_A: {w.paired_a.token, w.device_a.id},
+                IN_B: {"unknown"},
+                OUTSIDER: {"unknown"},
+            }
+        ),
     ),
 }
 
@@ -648,7 +806,7 @@ def test_a_route_serves_each_member_only_inside_their_organization_and_departmen
     if case.personal:
         far_side |= {t for other, ids in world.token_ids.items() if other != actor for t in ids}
     # What the caller sends may come back in a refusal's detail; that is no leak.
-    sent = path + json.dumps(body or {})
+    sent = path + json.dumps(body or {}, default=repr)
     far_side = {value for value in far_side if value not in sent}
     before = _rows(world.engine)
 
@@ -661,8 +819,7 @@ def test_a_route_serves_each_member_only_inside_their_organization_and_departmen
     after = _rows(world.engine)
     if answer.status_code >= 400:
         assert answer.headers["content-type"] == PROBLEM
-        assert answer.json()["code"] in {"not_found", "permission_denied",
-                                         "department_forbidden", "invalid"}  # fmt: skip
+        assert answer.json()["code"] in REFUSALS
         assert after == before, f"{told} was refused but changed the database"
     leaked = sorted(value for value in far_side if value in answer.text)
     assert not leaked, f"{told} shows what is not theirs: {leaked}"

@@ -98,6 +98,11 @@ NOT_AIMED = {
     ("GET", "/c/{token}"), ("GET", "/C/{token}"), ("POST", "/c/{token}/pin"),
     ("POST", "/c/{token}/notify"), ("POST", "/c/{token}/pair"), ("GET", "/c/{token}/unpair"),
     ("POST", "/c/{token}/unpair"),
+    # GS1 Digital Link paths (A14) are public too: they name a device by GTIN and serial
+    # platform-wide and lead to its code page; creating a code there goes through the
+    # scoped use case (tests/e2e/test_api_dynamic_codes.py tries another organization).
+    ("GET", "/01/{gtin}/21/{serial}"), ("GET", "/01/{gtin}/21/{serial}/{rest:path}"),
+    ("POST", "/01/{gtin}/21/{serial}"), ("POST", "/01/{gtin}/21/{serial}/{rest:path}"),
     # The customer portal is for customer users, who have no departments: a member is sent
     # away, and another customer's device is not found (tests/e2e/test_portal.py).
     ("GET", "/portal/devices/{device_id}"),

@@ -18,8 +18,14 @@ from typing import TypeVar
 from onboard.bootstrap import Container
 from onboard.domain.codes import Code, Notification
 from onboard.domain.errors import CodeAlreadyPaired, CodeNotPaired, DomainError
-from onboard.services import audit, codes, pairing, public, records
-from onboard.services.devices import DeviceInput, create_device
+from onboard.services import audit, codes, documents, pairing, public, records
+from onboard.services.devices import (
+    DeviceInput,
+    create_device,
+    delete_device,
+    get_device,
+    update_device,
+)
 from onboard.services.ports import AuditFilter, PageRequest, Services
 from tests.factories import Org, make_org
 
@@ -185,3 +191,48 @@ def test_concurrent_new_codes_for_one_device_all_succeed_with_distinct_tokens(
     assert len(tokens) == THREADS
     carried = pairing.codes_of_device(svc, org.actor, device)
     assert {c.token for c in carried} == tokens
+
+
+def test_a_device_deleted_while_codes_are_paired_with_it_audits_every_unpairing(
+    container: Container,
+) -> None:
+    """A5, P8: deleting a device unpairs every code paired with it, also those paired
+    while the deletion runs, and each unpairing has its audit entry."""
+    svc = container.services
+    org = make_org(svc)
+    for _ in range(ROUNDS):
+        device = new_device(svc, org, "Doomed")
+        tokens = [new_code(svc, org) for _ in range(THREADS - 1)]
+        calls: list[Callable[[], object]] = [
+            partial(pairing.pair_code, svc, org.actor, token, device) for token in tokens
+        ]
+        calls.append(partial(delete_device, svc, org.actor, device))
+
+        race(calls)
+
+        for token in tokens:
+            assert codes.get_code(svc, org.actor, token).device_id is None
+            paired = audited(svc, org, "code.paired", token)
+            assert audited(svc, org, "code.unpaired", token) == paired, token
+
+
+def test_a_photo_and_a_change_of_the_same_device_at_once_both_stay(
+    container: Container,
+) -> None:
+    """A3: changing a device and setting its installation photo at the same time loses
+    neither (the second waits for the first instead of writing back what it read)."""
+    svc = container.services
+    org = make_org(svc)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    for round_ in range(ROUNDS):
+        device = new_device(svc, org, "Boiler")
+        race(
+            [
+                partial(documents.set_photo, svc, org.actor, device, png + bytes([round_])),
+                partial(update_device, svc, org.actor, device, {"name": f"Renamed {round_}"}),
+            ]
+        )
+
+        after = get_device(svc, org.actor, device)
+        assert after.name == f"Renamed {round_}"
+        assert after.photo_key is not None

@@ -6,7 +6,8 @@ every step checks that the platform agrees with the model:
 - every code and device the model holds exists (pairing and unpairing delete nothing), and
   nothing else does;
 - a code is paired with the model's device, that device exists and lists the code;
-- a code's effective departments are its device's while paired, its own otherwise (A8);
+- a code's effective departments are its device's while paired, its own otherwise (A8),
+  and the rows kept of them (code_effective_departments, which lists read) say the same;
 - a code's notification history is what was sent since it was last paired (A9 clears it),
   and a device's interactions keep every notification sent to it;
 - a member restricted to department X sees exactly the codes whose effective departments
@@ -36,7 +37,9 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sqlalchemy import select
 
+from onboard.adapters.db import tables as t
 from onboard.bootstrap import Container
 from onboard.domain.errors import (
     CodeAlreadyPaired,
@@ -303,6 +306,22 @@ def test_codes_and_devices_always_agree_with_the_model(container: Container) -> 
                 assert code.departments == frozenset(self.ids(self.codes[code.token].own))
                 expected = frozenset(self.ids(self.effective(code.token)))
                 assert codes.effective_departments_of(svc, code) == expected, "A8"
+
+        @invariant()
+        def effective_department_rows_are_a8(self) -> None:
+            kept, codes_table = t.code_effective_departments, t.codes
+            query = (
+                select(codes_table.c.token, kept.c.department_id)
+                .join(kept, kept.c.code_id == codes_table.c.id)
+                .where(codes_table.c.organization_id == self.org.organization.id)
+            )
+            with container.engine.connect() as conn:
+                rows = conn.execute(query).all()
+            found: dict[str, set[str]] = {}
+            for token, department in rows:
+                found.setdefault(token, set()).add(department)
+            expected = {token: set(self.ids(self.effective(token))) for token in self.codes}
+            assert found == {k: v for k, v in expected.items() if v}, "A8 as rows"
 
         @invariant()
         def the_device_last_used_carries_exactly_its_codes(self) -> None:

@@ -54,9 +54,18 @@ def test_what_a_restricted_member_creates_gets_their_departments_or_a_chosen_sub
         scope.assign(frozenset({"a", "z"}))
 
 
+def test_a_restricted_member_may_not_hide_a_record_from_every_restricted_member() -> None:
+    """P5: no departments at all would take the record out of the member's own sight."""
+    scope = Scope("org", frozenset({"a"}))
+    with pytest.raises(DepartmentForbidden):
+        scope.assign(frozenset())
+    assert scope.assign(frozenset(), may_be_empty=True) == frozenset()
+
+
 def test_an_unrestricted_member_assigns_what_they_choose() -> None:
     assert Scope("org").assign(frozenset({"z"})) == frozenset({"z"})
     assert Scope("org").assign(None) is None
+    assert Scope("org").assign(frozenset()) == frozenset()
 
 
 def test_only_administrators_manage_members_and_departments() -> None:

@@ -97,13 +97,22 @@ class Scope:
             return True
         return bool(departments) and not self.departments.isdisjoint(departments or ())
 
-    def assign(self, chosen: frozenset[str] | None) -> frozenset[str] | None:
+    def assign(
+        self, chosen: frozenset[str] | None, *, may_be_empty: bool = False
+    ) -> frozenset[str] | None:
         """P5: departments of something a member creates or changes. A restricted member
-        gets their own departments unless they choose a subset of them."""
+        gets their own departments unless they choose a subset of them, and may not choose
+        none, which would hide the record from every restricted member, themselves
+        included (``may_be_empty`` for defaults, such as a template's)."""
         if self.departments is None:
             return chosen
         if chosen is None:
             return self.departments
+        if not chosen and not may_be_empty:
+            raise DepartmentForbidden(
+                "Choose at least one of your departments.",
+                fields={"departments": "at least one of your departments"},
+            )
         if not chosen <= self.departments:
             raise DepartmentForbidden(
                 "You can only use departments you belong to.",

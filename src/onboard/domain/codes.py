@@ -24,6 +24,8 @@ PIN_LOCK_SECONDS = 15 * 60
 # Crockford base32 reads O as 0 and I, L as 1: a token typed from a sticker still resolves.
 _READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _TOKEN = re.compile(r"^[0-9A-HJKMNP-TV-Z]{16}$")
+MIN_TOKEN_PREFIX = 4  # shorter starts match too many codes to be worth an index probe
+_TOKEN_PREFIX = re.compile(rf"^[0-9A-HJKMNP-TV-Z]{{{MIN_TOKEN_PREFIX},{TOKEN_LENGTH}}}$")
 
 
 def new_token(entropy: bytes) -> str:
@@ -36,8 +38,20 @@ def new_token(entropy: bytes) -> str:
 def normalize_token(raw: str) -> str | None:
     """The canonical token for what a person or scanner sent, case-insensitive (A2), or
     None when it cannot be a token."""
-    token = raw.strip().upper().replace("-", "").translate(_READ_AS)
+    token = _as_typed(raw)
     return token if _TOKEN.match(token) else None
+
+
+def normalize_token_prefix(raw: str) -> str | None:
+    """The start of a token as a person types it from a sticker, read as normalize_token
+    reads a whole one (A2), or None when it is shorter than MIN_TOKEN_PREFIX characters
+    or cannot start a token (A16's free-text search)."""
+    start = _as_typed(raw)
+    return start if _TOKEN_PREFIX.match(start) else None
+
+
+def _as_typed(raw: str) -> str:
+    return raw.strip().upper().replace("-", "").translate(_READ_AS)
 
 
 def code_url(public_url: str, token: str) -> str:

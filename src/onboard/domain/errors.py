@@ -152,3 +152,36 @@ class NotificationLimited(RateLimited):
     """Too many notifications from this client (SPEC A13)."""
 
     code = "notification_rate_limited"
+
+
+class FileTooLarge(DomainError):
+    """An uploaded file is over the configured size limit (SPEC A3)."""
+
+    code = "file_too_large"
+    title = "File too large"
+
+
+class PinRequired(Forbidden):
+    """The code has a PIN that this client has not entered yet (SPEC A11, A12)."""
+
+    code = "pin_required"
+
+
+class UnsupportedFileType(DomainError):
+    """An uploaded file's bytes are not of a type accepted there (SPEC A3): the type is
+    read from the content, never taken from the client's word."""
+
+    code = "unsupported_file_type"
+    title = "Unsupported file type"
+
+
+class GtinTaken(Conflict):
+    """Another template of the organization has this GTIN (SPEC A14)."""
+
+    code = "gtin_taken"
+
+
+class GtinSerialTaken(Conflict):
+    """Another device of the organization has this GTIN and serial (SPEC A14)."""
+
+    code = "gtin_serial_taken"

@@ -15,7 +15,7 @@ from onboard.bootstrap import Container, build
 from onboard.config import Settings
 from onboard.entrypoints.api import errors
 from onboard.entrypoints.api.app import api_router
-from onboard.entrypoints.web import mount_web
+from onboard.entrypoints.web import mount_code_pages, mount_web
 
 
 def create_app(settings: Settings, *, container: Container | None = None) -> FastAPI:
@@ -42,6 +42,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     )
     app.state.container = built
     errors.install(app)
+    mount_code_pages(app)
     app.include_router(api_router())
 
     @app.get("/healthz", include_in_schema=False)

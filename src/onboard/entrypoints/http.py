@@ -14,11 +14,13 @@ from onboard.domain.access import Actor
 from onboard.domain.errors import (
     Conflict,
     DomainError,
+    FileTooLarge,
     Forbidden,
     Invalid,
     NotFound,
     RateLimited,
     Unauthenticated,
+    UnsupportedFileType,
 )
 from onboard.services import auth
 from onboard.services.ports import WebSession
@@ -39,6 +41,8 @@ STATUS_BY_KIND: tuple[tuple[type[DomainError], int], ...] = (
     (Forbidden, 403),
     (Conflict, 409),
     (RateLimited, 429),
+    (FileTooLarge, 413),
+    (UnsupportedFileType, 415),
 )
 
 

@@ -37,7 +37,7 @@ def operator_in(organization_id: str) -> Actor:
 
 
 def resolve_departments(
-    uow: UnitOfWork, scope: Scope, chosen: list[str] | None
+    uow: UnitOfWork, scope: Scope, chosen: list[str] | None, *, may_be_empty: bool = False
 ) -> frozenset[str] | None:
     """Departments chosen by the actor: each must exist in the organization and be visible,
     and a restricted actor may only use its own (P5)."""
@@ -50,7 +50,7 @@ def resolve_departments(
                 f"Unknown department(s): {', '.join(missing)}.",
                 fields={"departments": "unknown department"},
             )
-    return scope.assign(wanted)
+    return scope.assign(wanted, may_be_empty=may_be_empty)
 
 
 def one_time_password() -> str:

@@ -17,10 +17,12 @@ from onboard.domain.devices import (
     check_location,
     check_serial,
 )
-from onboard.domain.errors import CodeNotPaired, Invalid
+from onboard.domain.dynamic_codes import check_gtin
+from onboard.domain.errors import CodeNotPaired, GtinSerialTaken, Invalid
 from onboard.domain.values import require_name
 from onboard.services.codes import release_code
 from onboard.services.common import not_found, resolve_departments
+from onboard.services.documents import copy_template_documents, release_files
 from onboard.services.ports import DeviceFilter, Page, PageRequest, Services, UnitOfWork
 
 
@@ -35,6 +37,7 @@ class DeviceInput:
     departments: list[str] | None = None
     customer_id: str | None = None
     location: Location | None = None
+    gtin: str | None = None  # A14; default: the template's
 
 
 def device_target(device: Device) -> Target:
@@ -45,6 +48,7 @@ def device_snapshot(device: Device) -> dict[str, Any]:
     return {
         "name": device.name,
         "serial": device.serial,
+        "gtin": device.gtin,
         "template_id": device.template_id,
         "attributes": device.attributes,
         "departments": sorted(device.departments),
@@ -86,6 +90,19 @@ def _departments(
     return resolve_departments(uow, scope, chosen) or frozenset()
 
 
+def _check_identity_free(uow: UnitOfWork, device: Device, own: str | None) -> None:
+    """A14: GTIN and serial name one device of the organization, whoever may see it."""
+    if device.gtin is None or device.serial is None:
+        return
+    whole = Scope(device.organization_id)
+    clash = uow.devices.get_by_identity(whole, device.gtin, device.serial)
+    if clash is not None and clash.id != own:
+        raise GtinSerialTaken(
+            f"A device with GTIN {device.gtin} and serial {device.serial!r} exists already.",
+            fields={"serial": "taken for this GTIN"},
+        )
+
+
 def add_device(svc: Services, uow: UnitOfWork, actor: Actor, given: DeviceInput) -> Device:
     """Create a device inside an open unit of work (also used by pairing flows, A7)."""
     scope = actor.require(Permission.EDIT_DEVICES)
@@ -96,6 +113,7 @@ def add_device(svc: Services, uow: UnitOfWork, actor: Actor, given: DeviceInput)
         organization_id=scope.organization_id,
         name=require_name(given.name),
         serial=check_serial(given.serial),
+        gtin=check_gtin(given.gtin) or (template.gtin if template else None),
         template_id=template.id if template else None,
         attributes=check_attributes(template, given.attributes or {}),
         departments=_departments(uow, scope, given.departments, template),
@@ -105,12 +123,15 @@ def add_device(svc: Services, uow: UnitOfWork, actor: Actor, given: DeviceInput)
         created_at=now,
         updated_at=now,
     )
+    _check_identity_free(uow, device, None)
     uow.devices.add(device)
     uow.record(
         actor,
         Change("device.created", device_target(device), after=device_snapshot(device)),
         organization_id=scope.organization_id,
     )
+    if template is not None:
+        copy_template_documents(svc, uow, actor, template, device)  # A4
     return device
 
 
@@ -140,12 +161,12 @@ def get_device(svc: Services, actor: Actor, device_id: str) -> Device:
 
 
 def update_device(svc: Services, actor: Actor, device_id: str, changes: dict[str, Any]) -> Device:
-    """Change the given fields (``name``, ``serial``, ``template_id``, ``attributes``,
+    """Change the given fields (``name``, ``serial``, ``gtin``, ``template_id``, ``attributes``,
     ``departments``, ``customer_id``, ``location``, ``status``); others stay. Codes paired
     with the device follow its departments (A8)."""
     scope = actor.require(Permission.EDIT_DEVICES)
     with svc.uow() as uow:
-        device = uow.devices.get(scope, device_id)
+        device = uow.devices.get(scope, device_id, for_change=True)
         if device is None:
             raise not_found("device", device_id)
         updated = replace(device, updated_at=svc.clock.now())
@@ -153,6 +174,10 @@ def update_device(svc: Services, actor: Actor, device_id: str, changes: dict[str
             updated = replace(updated, name=require_name(changes["name"]))
         if "serial" in changes:
             updated = replace(updated, serial=check_serial(changes["serial"]))
+        if "gtin" in changes:
+            updated = replace(updated, gtin=check_gtin(changes["gtin"]))
+        if (updated.gtin, updated.serial) != (device.gtin, device.serial):
+            _check_identity_free(uow, updated, device.id)
         template_id = changes.get("template_id", device.template_id)
         template = _template(uow, scope, template_id)
         if "template_id" in changes or "attributes" in changes:
@@ -195,12 +220,13 @@ def delete_device(svc: Services, actor: Actor, device_id: str) -> None:
     """A5: deleting a device unpairs its codes first and deletes none of them."""
     scope = actor.require(Permission.DELETE_DEVICES)
     with svc.uow() as uow:
-        device = uow.devices.get(scope, device_id)
+        device = uow.devices.get(scope, device_id, for_change=True)
         if device is None:
             raise not_found("device", device_id)
         for code in uow.codes.of_device(device.id):
             with suppress(CodeNotPaired):  # unpaired by a concurrent call meanwhile
                 release_code(svc, uow, actor, code, device)
+        files = [device.photo_key, *uow.documents.storage_keys(device_id=device.id)]
         uow.devices.delete(device.id)
         uow.record(
             actor,
@@ -208,3 +234,4 @@ def delete_device(svc: Services, actor: Actor, device_id: str) -> None:
             organization_id=scope.organization_id,
         )
         uow.commit()
+    release_files(svc, files)  # its documents went with it

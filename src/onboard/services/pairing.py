@@ -73,27 +73,31 @@ def pair_with_new_device(
     return paired, device
 
 
+def add_paired_code(
+    svc: Services, uow: UnitOfWork, actor: Actor, device: Device, *, payload: str | None = None
+) -> Code:
+    """A new code paired at once with a device the actor sees, inside an open unit of work
+    (it takes the device's departments); a dynamic code is bound to ``payload`` (A14)."""
+    scope = actor.require(Permission.PAIR)
+    (code,) = new_codes(
+        svc, actor, count=1, organization_id=scope.organization_id,
+        departments=device.departments,
+    )  # fmt: skip
+    code = replace(code, payload=payload)
+    uow.codes.add_many([code])
+    snapshot = code_snapshot(code) | ({"payload": payload} if payload is not None else {})
+    uow.record(
+        actor,
+        Change("code.created", code_target(code, device), after=snapshot, device_id=device.id),
+        organization_id=scope.organization_id,
+    )
+    return _claim(svc, uow, actor, code, device)
+
+
 def create_code_for_device(svc: Services, actor: Actor, device_id: str) -> Code:
     """A7: from a device, a new code paired at once (it takes the device's departments)."""
-    scope = actor.require(Permission.PAIR)
     with svc.uow() as uow:
-        device = _device(uow, actor, device_id)
-        (code,) = new_codes(
-            svc, actor, count=1, organization_id=scope.organization_id,
-            departments=device.departments,
-        )  # fmt: skip
-        uow.codes.add_many([code])
-        uow.record(
-            actor,
-            Change(
-                "code.created",
-                code_target(code, device),
-                after=code_snapshot(code),
-                device_id=device.id,
-            ),
-            organization_id=scope.organization_id,
-        )
-        paired = _claim(svc, uow, actor, code, device)
+        paired = add_paired_code(svc, uow, actor, _device(uow, actor, device_id))
         uow.commit()
     return paired
 

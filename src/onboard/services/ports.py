@@ -13,6 +13,8 @@ from onboard.domain.audit import AuditEntry, Change
 from onboard.domain.clock import Clock
 from onboard.domain.codes import Code, Notification
 from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
+from onboard.domain.documents import Document
+from onboard.domain.dynamic_codes import DeviceIdentity, DynamicRule, Patterns
 from onboard.domain.identity import (
     ApiToken,
     Customer,
@@ -211,6 +213,7 @@ class TemplateRepository(Protocol):
     def get(self, scope: Scope, template_id: str) -> Template | None: ...
     def get_unscoped(self, template_id: str) -> Template | None: ...
     def get_by_name(self, organization_id: str, name: str) -> Template | None: ...
+    def get_by_gtin(self, organization_id: str, gtin: str) -> Template | None: ...
     def list_page(self, scope: Scope, page: PageRequest) -> Page[Template]: ...
     def update(self, template: Template) -> None: ...
     def delete(self, template_id: str) -> None: ...
@@ -219,9 +222,25 @@ class TemplateRepository(Protocol):
 
 class DeviceRepository(Protocol):
     def add(self, device: Device) -> None: ...
-    def get(self, scope: Scope, device_id: str) -> Device | None: ...
+    def get(self, scope: Scope, device_id: str, *, for_change: bool = False) -> Device | None:
+        """``for_change``: hold the device's row to the end of the transaction, so that
+        concurrent changes of it (and pairings with it) wait instead of being lost."""
+        ...
+
     def get_unscoped(self, device_id: str) -> Device | None: ...
     def departments_of(self, device_ids: Sequence[str]) -> dict[str, frozenset[str]]: ...
+    def get_by_identity(
+        self, scope: Scope, gtin: str | None, serial: str, *, template_id: str | None = None
+    ) -> Device | None:
+        """The oldest device the scope sees with this GTIN (None: without one) and serial,
+        and of that template when one is given (A14)."""
+        ...
+
+    def with_identity(self, gtin: str, serial: str, *, limit: int) -> list[Device]:
+        """Devices of any organization with this GTIN and serial, for GS1 Digital Link
+        paths (A14): the caller decides what an ambiguous answer means."""
+        ...
+
     def list_page(self, scope: Scope, filters: DeviceFilter, page: PageRequest) -> Page[Device]: ...
     def count(self, scope: Scope) -> int: ...
     def update(self, device: Device) -> None: ...
@@ -231,6 +250,10 @@ class DeviceRepository(Protocol):
 class CodeRepository(Protocol):
     def add_many(self, codes: Sequence[Code]) -> None: ...
     def get(self, scope: Scope, token: str) -> Code | None: ...
+    def get_by_payload(self, scope: Scope, payload: str) -> Code | None:
+        """The dynamic code bound to exactly this payload, if the scope sees it (A14)."""
+        ...
+
     def get_by_token(self, token: str) -> Code | None:
         """Any organization's code, for the public page (no scope: the token is the key)."""
         ...
@@ -276,6 +299,84 @@ class ServiceRecordRepository(Protocol):
     def list_page(self, device_id: str, page: PageRequest) -> Page[ServiceRecord]: ...
 
 
+class DocumentRepository(Protocol):
+    """Documents of devices and templates (A3, A4); callers load the device or template
+    through its scoped repository first, so these reads take its id."""
+
+    def add(self, document: Document) -> None: ...
+    def get(
+        self, document_id: str, *, device_id: str | None = None, template_id: str | None = None
+    ) -> Document | None:
+        """The document of that device, or of that template."""
+        ...
+
+    def list_page(
+        self,
+        page: PageRequest,
+        *,
+        device_id: str | None = None,
+        template_id: str | None = None,
+        public_only: bool = False,
+    ) -> Page[Document]: ...
+    def of_template(self, template_id: str) -> list[Document]: ...
+    def storage_keys(
+        self, *, device_id: str | None = None, template_id: str | None = None
+    ) -> set[str]: ...
+    def delete(self, document_id: str) -> None: ...
+    def file_in_use(self, storage_key: str) -> bool:
+        """Whether any document or installation photo still refers to the stored file."""
+        ...
+
+    def lock_file(self, storage_key: str) -> None:
+        """Hold the stored file for this transaction: whoever adds a reference to it and
+        whoever deletes it once unreferenced take turns (callers lock keys in order)."""
+        ...
+
+
+class FileStorage(Protocol):
+    """Files kept outside the database (document files, installation photos), named by
+    their content: the same bytes stored twice are one file under one key."""
+
+    def key_for(self, data: bytes) -> str:
+        """The key the bytes are (or would be) stored under."""
+        ...
+
+    def put(self, data: bytes) -> str:
+        """Store the bytes; return their key."""
+        ...
+
+    def read(self, key: str) -> bytes:
+        """The bytes under the key; NotFound when the file is gone."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the file under the key, if there is one."""
+        ...
+
+
+class DynamicRuleRepository(Protocol):
+    """An organization's dynamic-code rules (A14), organization-wide like templates."""
+
+    def add(self, rule: DynamicRule) -> None: ...
+    def get(self, scope: Scope, rule_id: str) -> DynamicRule | None: ...
+    def get_by_name(self, organization_id: str, name: str) -> DynamicRule | None: ...
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[DynamicRule]: ...
+    def in_order(self, organization_id: str) -> list[DynamicRule]:
+        """All of the organization's rules in creation order, the order they are tried."""
+        ...
+
+    def delete(self, rule_id: str) -> None: ...
+
+
+class Gs1Reader(Protocol):
+    """Reads a GS1 Digital Link URI or GS1 element string (A14)."""
+
+    def read(self, payload: str) -> DeviceIdentity | None:
+        """The GTIN (AI 01, as 14 digits) and serial (AI 21) the payload carries; None
+        when it is not GS1 or lacks either. Never raises."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; leaving without commit() rolls back."""
 
@@ -295,6 +396,8 @@ class UnitOfWork(Protocol):
     interactions: InteractionRepository
     notifications: NotificationRepository
     service_records: ServiceRecordRepository
+    documents: DocumentRepository
+    dynamic_rules: DynamicRuleRepository
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -311,7 +414,11 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> UnitOfWork: ...
+    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+        """A new unit of work. A ``read_only`` one only reads and cannot commit, so the
+        storage may skip opening and rolling back a transaction (each read still sees
+        committed data; reads the hot public paths do, A12)."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -325,3 +432,7 @@ class Services:
     entropy: Entropy
     signer: Signer
     public_url: str
+    files: FileStorage
+    gs1: Gs1Reader
+    patterns: Patterns
+    upload_max_bytes: int

@@ -21,27 +21,34 @@ from onboard.domain.codes import (
     public_state,
 )
 from onboard.domain.devices import Device, Interaction, InteractionKind, Template
+from onboard.domain.documents import Document
 from onboard.domain.errors import (
     CodeDeactivated,
     CodeNotPaired,
     NotFound,
     NotificationLimited,
     PinLocked,
+    PinRequired,
     WrongPin,
 )
-from onboard.services.ports import Services, UnitOfWork
+from onboard.services.documents import StoredFile
+from onboard.services.ports import PageRequest, Services, UnitOfWork
 
 PIN_PASS_HOURS = 12
 NOTIFICATIONS_PER_HOUR = 10
+PUBLIC_DOCUMENTS = PageRequest(None, 100)
 
 
 @dataclass(frozen=True)
 class PublicDevice:
-    """What a code user may see of a device: its name and public attributes (A12)."""
+    """What a code user may see of a device: its name, public attributes, installation
+    photo and public documents (A12)."""
 
     id: str
     name: str
     attributes: dict[str, Any]
+    has_photo: bool = False
+    documents: tuple[Document, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,10 +88,13 @@ def _pass_valid(svc: Services, code: Code, pin_pass: str | None) -> bool:
     return svc.signer.verify(_pin_message(code, int(expires_text)), signature)
 
 
-def _public_device(device: Device, template: Template | None) -> PublicDevice:
+def _public_device(
+    device: Device, template: Template | None, documents: tuple[Document, ...]
+) -> PublicDevice:
     public = {f.name for f in template.fields if f.public} if template else set()
     attributes = {k: v for k, v in device.attributes.items() if k in public}
-    return PublicDevice(device.id, device.name, attributes)
+    shown = tuple(d for d in documents if d.public)
+    return PublicDevice(device.id, device.name, attributes, device.photo_key is not None, shown)
 
 
 def _check_pin(svc: Services, uow: UnitOfWork, code: Code, pin: str, client: str | None) -> bool:
@@ -138,7 +148,8 @@ def view_code(
     """A12's states, in order; the device's public page once the PIN (if any) is entered,
     by a pass or given with the request."""
     token = normalize_token(raw_token)
-    with svc.uow() as uow:
+    # Only reads, unless a PIN came with the request (its check is audited and counted).
+    with svc.uow(read_only=pin is None) as uow:
         found = uow.codes.resolve(token) if token else None
         code, device, template = found if found else (None, None, None)
         entered = code is not None and (
@@ -147,7 +158,13 @@ def view_code(
             or (pin is not None and public_state(code, pin_entered=False)
                 is PublicState.PIN_REQUIRED and _check_pin(svc, uow, code, pin, client))
         )  # fmt: skip
-    state = public_state(code, pin_entered=entered)
+        state = public_state(code, pin_entered=entered)
+        documents: tuple[Document, ...] = ()
+        if state is PublicState.PAIRED and device is not None:
+            listed = uow.documents.list_page(
+                PUBLIC_DOCUMENTS, device_id=device.id, public_only=True
+            )
+            documents = tuple(listed.items)
     if code is None:
         return PublicView(state, None)
     if state is not PublicState.PAIRED:
@@ -155,8 +172,66 @@ def view_code(
     if device is None:
         return PublicView(PublicState.UNPAIRED, code.token, code.label)
     return PublicView(
-        state, code.token, code.label, _public_device(device, template), code.organization_id
+        state,
+        code.token,
+        code.label,
+        _public_device(device, template, documents),
+        code.organization_id,
     )
+
+
+def _opened(
+    svc: Services, raw_token: str, pin_pass: str | None, pin: str | None, client: str | None
+) -> PublicDevice:
+    """The device behind a code a code user may open, by A12's checks in order; a file of
+    it is served under exactly these checks."""
+    view = view_code(svc, raw_token, pin_pass=pin_pass, pin=pin, client=client)
+    if view.state is PublicState.PIN_REQUIRED:
+        raise PinRequired("Enter the code's PIN first.", fields={"pin": "required"})
+    if view.state is not PublicState.PAIRED or view.device is None:
+        raise NotFound("No such file.")
+    return view.device
+
+
+def public_photo(
+    svc: Services,
+    raw_token: str,
+    *,
+    pin_pass: str | None = None,
+    pin: str | None = None,
+    client: str | None = None,
+) -> StoredFile:
+    """A12: the installation photo of the device behind an open code."""
+    shown = _opened(svc, raw_token, pin_pass, pin, client)
+    with svc.uow() as uow:
+        device = uow.devices.get_unscoped(shown.id)
+    if device is None or device.photo_key is None or device.photo_content_type is None:
+        raise NotFound("The device has no photo.")
+    return StoredFile(svc.files.read(device.photo_key), device.photo_content_type)
+
+
+def public_document(
+    svc: Services,
+    raw_token: str,
+    document_id: str,
+    *,
+    pin_pass: str | None = None,
+    pin: str | None = None,
+    client: str | None = None,
+) -> tuple[Document, StoredFile]:
+    """A12: a public document file of the device behind an open code; an internal one is
+    not found, exactly like one that does not exist."""
+    shown = _opened(svc, raw_token, pin_pass, pin, client)
+    with svc.uow() as uow:
+        document = uow.documents.get(document_id, device_id=shown.id)
+    if (
+        document is None
+        or not document.public
+        or document.storage_key is None
+        or document.content_type is None
+    ):
+        raise NotFound("No such file.")
+    return document, StoredFile(svc.files.read(document.storage_key), document.content_type)
 
 
 def send_notification(

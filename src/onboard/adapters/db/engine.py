@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
+
+# A pooled connection idle for longer than this is checked with a round trip before use:
+# the database may have restarted or dropped it meanwhile. One in steady use is not, which
+# saves a round trip on every request (a failure on one that broke while busy is seen
+# like any other and the pool starts afresh).
+PING_AFTER_IDLE_SECONDS = 2.0
 
 
 def build_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -18,7 +26,36 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    return create_engine(parsed, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No overflow: connections beyond the pool would be closed as soon as they are returned,
+    # so a steady load above it starts and ends a PostgreSQL backend every few requests;
+    # a request beyond the pool waits for a connection instead.
+    engine = create_engine(parsed, pool_size=pool_size, max_overflow=0)
+    event.listen(engine, "connect", _mark_returned)
+    event.listen(engine, "checkin", _mark_returned)
+    event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
+
+
+def _mark_returned(_dbapi_connection: Any, record: Any) -> None:
+    if record is not None:
+        record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    """SQLAlchemy's pre-ping, for connections that sat idle in the pool only."""
+
+    def check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle = time.monotonic() - record.info.get("returned_at", 0.0)
+        if idle < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure means: use another connection
+            raise DisconnectionError("the pooled connection is gone") from exc
+        if not alive:
+            raise DisconnectionError("the pooled connection is gone")
+
+    return check
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

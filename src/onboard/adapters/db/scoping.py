@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, Table, and_, exists, or_, select, true
+from sqlalchemy import ColumnElement, Table, and_, exists, select, true
 
 from onboard.adapters.db import tables as t
 from onboard.domain.access import Scope
@@ -20,27 +20,9 @@ def visible(scope: Scope, table: Table) -> ColumnElement[bool]:
         return in_organization
     if table.name == "departments":
         return and_(in_organization, table.c.id.in_(wanted))
-    if table.name == "codes":
-        return and_(in_organization, _code_visible(table, wanted))
     links, owner_column = t.DEPARTMENT_LINKS[table.name]
     return and_(in_organization, _linked(links, links.c[owner_column] == table.c.id, wanted))
 
 
 def _linked(links: Table, owner: ColumnElement[bool], wanted: list[str]) -> ColumnElement[bool]:
     return exists(select(true()).where(owner, links.c.department_id.in_(wanted)))
-
-
-def _code_visible(codes: Table, wanted: list[str]) -> ColumnElement[bool]:
-    """A8: a paired code is seen through its device's departments, an unpaired one
-    through its own."""
-    devices, codes_own = t.device_departments, t.code_departments
-    return or_(
-        and_(
-            codes.c.device_id.is_not(None),
-            _linked(devices, devices.c.device_id == codes.c.device_id, wanted),
-        ),
-        and_(
-            codes.c.device_id.is_(None),
-            _linked(codes_own, codes_own.c.code_id == codes.c.id, wanted),
-        ),
-    )

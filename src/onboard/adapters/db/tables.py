@@ -286,6 +286,7 @@ devices = Table(
     Index(None, "organization_id", "template_id", "id"),
     Index(None, "organization_id", "customer_id", "id"),
     Index(None, "organization_id", "status", "id"),
+    Index(None, "photo_key"),
 )
 
 device_departments = Table(
@@ -417,6 +418,8 @@ documents = Table(
     _created_at(),
     Index(None, "device_id", "id"),
     Index(None, "template_id", "id"),
+    # A stored file is deleted when its last document or photo lets go of it.
+    Index(None, "storage_key"),
 )
 
 # A14: how an organization recognizes payloads that are not our code URLs: GS1 (Digital
@@ -458,17 +461,24 @@ for _table, _column in (
 ):
     _trigram(_table, _column)
 
-# P5 in one place: each department-scoped table and the table of its department links.
+# The start of a token typed from a sticker (LIKE 'ABCD%', A16): a b-tree with pattern ops
+# serves a prefix whatever the database's collation. PostgreSQL only, as above.
+Index(
+    "ix_codes_token_pattern", codes.c.token, postgresql_ops={"token": "varchar_pattern_ops"}
+).ddl_if(dialect="postgresql")
+
+# P5 in one place: each department-scoped table and the table of its department links. A
+# code is seen through its effective departments (A8), not its own.
 DEPARTMENT_LINKS: dict[str, tuple[Table, str]] = {
     "members": (member_departments, "member_id"),
     "customers": (customer_departments, "customer_id"),
     "devices": (device_departments, "device_id"),
-    "codes": (code_departments, "code_id"),
+    "codes": (code_effective_departments, "code_id"),
     "audit_entries": (audit_entry_departments, "entry_id"),
 }
 
 # Seen by every member of the organization, whatever their departments.
-ORGANIZATION_WIDE = frozenset({"templates"})
+ORGANIZATION_WIDE = frozenset({"templates", "dynamic_code_rules"})
 
 # Links that keep a department in use (it cannot be deleted while any exists).
 DEPARTMENT_USES: tuple[Table, ...] = (

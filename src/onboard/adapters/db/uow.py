@@ -20,7 +20,13 @@ from onboard.services.ports import Ids
 
 class SqlUnitOfWork:
     """Opens a transaction on enter; commit() commits it; leaving without commit rolls back.
-    A constraint violation surfaces as the domain's Conflict."""
+    A constraint violation surfaces as the domain's Conflict.
+
+    A ``read_only`` unit on PostgreSQL opens no transaction: under READ COMMITTED each
+    statement sees committed data on its own either way, so the code page (A12) saves the
+    BEGIN and ROLLBACK round trips, and psycopg keeps the statements it prepared (a ROLLBACK
+    drops them). On SQLite it is an ordinary unit (one writer at a time needs the
+    transaction)."""
 
     organizations: ports.OrganizationRepository
     departments: ports.DepartmentRepository
@@ -38,16 +44,23 @@ class SqlUnitOfWork:
     interactions: ports.InteractionRepository
     notifications: ports.NotificationRepository
     service_records: ports.ServiceRecordRepository
+    documents: ports.DocumentRepository
+    dynamic_rules: ports.DynamicRuleRepository
 
-    def __init__(self, engine: Engine, clock: Clock, ids: Ids) -> None:
+    def __init__(self, engine: Engine, clock: Clock, ids: Ids, *, read_only: bool = False) -> None:
         self._engine = engine
+        self._read_only = read_only
+        self._autocommit = read_only and engine.dialect.name == "postgresql"
         self._clock = clock
         self._ids = ids
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
         conn = self._engine.connect()
-        conn.begin()
+        if self._autocommit:
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            conn.begin()
         self._conn = conn
         self.organizations = r.SqlOrganizations(conn)
         self.departments = r.SqlDepartments(conn)
@@ -66,6 +79,8 @@ class SqlUnitOfWork:
         self.interactions = r.SqlInteractions(conn)
         self.notifications = r.SqlNotifications(conn)
         self.service_records = r.SqlServiceRecords(conn)
+        self.documents = r.SqlDocuments(conn)
+        self.dynamic_rules = r.SqlDynamicRules(conn)
         return self
 
     def __exit__(
@@ -87,6 +102,7 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         assert self._conn is not None, "commit() outside the unit of work"
+        assert not self._read_only, "commit() in a read-only unit of work"
         try:
             self._conn.commit()
         except IntegrityError as exc:
@@ -95,6 +111,7 @@ class SqlUnitOfWork:
     def record(self, actor: Actor, change: Change, *, organization_id: str | None) -> None:
         """Audit entry and outbox event of one change, in this transaction (P8, P9)."""
         assert self._conn is not None, "record() outside the unit of work"
+        assert not self._read_only, "record() in a read-only unit of work"
         now = self._clock.now()
         entry = AuditEntry(
             id=self._ids.new(),

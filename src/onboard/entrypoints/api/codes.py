@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
+from onboard.domain.access import Actor
 from onboard.domain.codes import Code
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
@@ -31,17 +32,19 @@ Token = Annotated[
 TextFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)]
 
 
-def answers(svc: Services, found: Sequence[Code]) -> list[s.CodePublic]:
+def answers(svc: Services, actor: Actor, found: Sequence[Code]) -> list[s.CodePublic]:
     """Codes with their effective departments (A8), read in one query for the page."""
     departments = codes.effective_departments(svc, found)
     return [
-        present.code(code, public_url=svc.public_url, departments=departments[code.id])
+        present.code(
+            code, public_url=svc.public_url, departments=departments[code.id], seen_by=actor
+        )
         for code in found
     ]
 
 
-def answer(svc: Services, code: Code) -> s.CodePublic:
-    (one,) = answers(svc, [code])
+def answer(svc: Services, actor: Actor, code: Code) -> s.CodePublic:
+    (one,) = answers(svc, actor, [code])
     return one
 
 
@@ -58,8 +61,8 @@ def create(body: s.CodeCreate, svc: Svc, actor: CurrentActor) -> s.CodePublic | 
         departments=body.departments, pin=body.pin,
     )  # fmt: skip
     if body.count == 1:
-        return answer(svc, created[0])
-    return s.CodeBatchPublic(items=answers(svc, created))
+        return answer(svc, actor, created[0])
+    return s.CodeBatchPublic(items=answers(svc, actor, created))
 
 
 @router.get("", response_model=s.PageOf[s.CodePublic])
@@ -82,19 +85,19 @@ def list_(
         paired=paired, active=active, pin=pin, department=department, batch=batch, q=q
     )
     page = codes.list_codes(svc, actor, filters, paging)
-    return s.PageOf(items=answers(svc, page.items), next_cursor=next_cursor(page))
+    return s.PageOf(items=answers(svc, actor, page.items), next_cursor=next_cursor(page))
 
 
 @router.get("/{token}", response_model=s.CodePublic)
 def get(token: Token, svc: Svc, actor: CurrentActor) -> s.CodePublic:
-    return answer(svc, codes.get_code(svc, actor, token))
+    return answer(svc, actor, codes.get_code(svc, actor, token))
 
 
 @router.patch("/{token}", response_model=s.CodePublic)
 def update(token: Token, body: s.CodeUpdate, svc: Svc, actor: CurrentActor) -> s.CodePublic:
     """Only the fields sent change; ``pin: null`` removes the PIN."""
     changes: dict[str, Any] = {name: getattr(body, name) for name in body.model_fields_set}
-    return answer(svc, codes.update_code(svc, actor, token, changes))
+    return answer(svc, actor, codes.update_code(svc, actor, token, changes))
 
 
 @router.delete("/{token}", status_code=204)
@@ -113,14 +116,16 @@ def pair(token: Token, body: s.CodePair, svc: Svc, actor: CurrentActor) -> s.Cod
         paired, device = pairing.pair_with_new_device(
             svc, actor, token, device_input(body.new_device)
         )
-        return present.code(paired, public_url=svc.public_url, departments=device.departments)
-    return answer(svc, pairing.pair_code(svc, actor, token, body.device_id or ""))
+        return present.code(
+            paired, public_url=svc.public_url, departments=device.departments, seen_by=actor
+        )
+    return answer(svc, actor, pairing.pair_code(svc, actor, token, body.device_id or ""))
 
 
 @router.post("/{token}/unpair", response_model=s.CodePublic)
 def unpair(token: Token, svc: Svc, actor: CurrentActor) -> s.CodePublic:
     """A9: the link goes, with the code's notification history; nothing is deleted."""
-    return answer(svc, pairing.unpair_code(svc, actor, token))
+    return answer(svc, actor, pairing.unpair_code(svc, actor, token))
 
 
 @router.get("/{token}/notifications", response_model=s.PageOf[s.NotificationPublic])

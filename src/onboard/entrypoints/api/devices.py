@@ -12,8 +12,19 @@ from onboard.domain.devices import Device, Location
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
+from onboard.entrypoints.api.files import (
+    DOCUMENT_BODY,
+    DOCUMENT_FILE,
+    PHOTO_BODY,
+    PHOTO_FILE,
+    UPLOAD_RESPONSES,
+    DocumentUpload,
+    PhotoUpload,
+    file_response,
+    photo_name,
+)
 from onboard.entrypoints.api.schemas import NO_NUL
-from onboard.services import codes, devices, pairing, records
+from onboard.services import codes, devices, documents, pairing, records
 from onboard.services.ports import CodeFilter, DeviceFilter, Services
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -32,6 +43,7 @@ def device_input(body: s.DeviceCreate) -> devices.DeviceInput:
     return devices.DeviceInput(
         name=body.name,
         serial=body.serial,
+        gtin=body.gtin,
         template_id=body.template_id,
         attributes=body.attributes,
         departments=body.departments,
@@ -105,7 +117,9 @@ def list_codes(
     page = codes.list_codes(svc, actor, CodeFilter(device_id=device.id), paging)
     return s.PageOf(
         items=[
-            present.code(c, public_url=svc.public_url, departments=device.departments)
+            present.code(
+                c, public_url=svc.public_url, departments=device.departments, seen_by=actor
+            )
             for c in page.items
         ],
         next_cursor=next_cursor(page),
@@ -129,7 +143,7 @@ def add_code(
     else:
         paired = pairing.create_code_for_device(svc, actor, device_id)
     departments = codes.effective_departments_of(svc, paired)
-    return present.code(paired, public_url=svc.public_url, departments=departments)
+    return present.code(paired, public_url=svc.public_url, departments=departments, seen_by=actor)
 
 
 @router.post("/{device_id}/service-records", status_code=201, response_model=s.ServiceRecordPublic)
@@ -182,3 +196,80 @@ def timeline(
     return s.PageOf(
         items=[present.timeline_entry(e) for e in page.items], next_cursor=next_cursor(page)
     )
+
+
+# --- documents and the installation photo (A3) -------------------------------------------
+
+
+@router.post(
+    "/{device_id}/documents",
+    status_code=201,
+    response_model=s.DocumentPublic,
+    openapi_extra=DOCUMENT_BODY,
+    responses=UPLOAD_RESPONSES,
+)
+def add_document(
+    device_id: PathId, svc: Svc, actor: CurrentActor, given: DocumentUpload
+) -> s.DocumentPublic:
+    """A file as multipart/form-data (``file``, ``title``, ``public``), or a link as JSON
+    (``url``, ``title``, ``public``). A file's type is read from its content: PDF, PNG,
+    JPEG, WebP, GIF or plain UTF-8 text (415 ``unsupported_file_type`` otherwise); over
+    the size limit is 413 ``file_too_large``. Public documents show on the code page."""
+    return present.document(documents.add_document(svc, actor, device_id, given))
+
+
+@router.get("/{device_id}/documents", response_model=s.PageOf[s.DocumentPublic])
+def list_documents(
+    device_id: PathId, svc: Svc, actor: CurrentActor, paging: Paging
+) -> s.PageOf[s.DocumentPublic]:
+    """Public and internal documents, oldest first."""
+    page = documents.list_documents(svc, actor, device_id, paging)
+    return s.PageOf(items=[present.document(d) for d in page.items], next_cursor=next_cursor(page))
+
+
+@router.get(
+    "/{device_id}/documents/{document_id}/content",
+    response_class=Response,
+    responses=DOCUMENT_FILE,
+)
+def document_content(
+    device_id: PathId, document_id: PathId, svc: Svc, actor: CurrentActor
+) -> Response:
+    """The file of a file document (a link has none: 404)."""
+    document, stored = documents.document_file(svc, actor, device_id, document_id)
+    return file_response(stored, filename=document.file_name)
+
+
+@router.delete("/{device_id}/documents/{document_id}", status_code=204)
+def delete_document(
+    device_id: PathId, document_id: PathId, svc: Svc, actor: CurrentActor
+) -> Response:
+    """The file goes too, once no other document or photo shares it."""
+    documents.delete_document(svc, actor, device_id, document_id)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/{device_id}/photo",
+    response_model=s.DevicePublic,
+    openapi_extra=PHOTO_BODY,
+    responses=UPLOAD_RESPONSES,
+)
+def set_photo(
+    device_id: PathId, svc: Svc, actor: CurrentActor, content: PhotoUpload
+) -> s.DevicePublic:
+    """Set or replace the installation photo (multipart ``file``: PNG, JPEG or WebP). Field
+    work: Technicians may, like service records."""
+    return _answer(svc, actor, documents.set_photo(svc, actor, device_id, content))
+
+
+@router.get("/{device_id}/photo", response_class=Response, responses=PHOTO_FILE)
+def photo(device_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
+    stored = documents.photo_of(svc, actor, device_id)
+    return file_response(stored, filename=photo_name(stored.content_type))
+
+
+@router.delete("/{device_id}/photo", status_code=204)
+def remove_photo(device_id: PathId, svc: Svc, actor: CurrentActor) -> Response:
+    documents.remove_photo(svc, actor, device_id)
+    return Response(status_code=204)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from onboard.domain.access import Actor
 from onboard.domain.audit import AuditEntry
 from onboard.domain.codes import Code, Notification, code_url
 from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
+from onboard.domain.documents import Document
 from onboard.domain.identity import ApiToken, Customer, CustomerUser, Department, Member
 from onboard.entrypoints.api import schemas as s
 from onboard.services.public import PublicView
@@ -88,6 +90,7 @@ def template(t: Template) -> s.TemplatePublic:
             for f in t.fields
         ],
         departments=sorted(t.departments),
+        gtin=t.gtin,
         created_at=t.created_at,
     )  # fmt: skip
 
@@ -98,6 +101,7 @@ def device(d: Device, codes: Sequence[Code]) -> s.DevicePublic:
         id=d.id,
         name=d.name,
         serial=d.serial,
+        gtin=d.gtin,
         template_id=d.template_id,
         attributes=d.attributes,
         departments=sorted(d.departments),
@@ -107,12 +111,13 @@ def device(d: Device, codes: Sequence[Code]) -> s.DevicePublic:
         ),
         status=d.status.value,
         codes=[c.token for c in codes],
+        photo_url=f"/api/v1/devices/{d.id}/photo" if d.photo_key else None,
         created_at=d.created_at,
         updated_at=d.updated_at,
     )
 
 
-def code(c: Code, *, public_url: str, departments: frozenset[str]) -> s.CodePublic:
+def code(c: Code, *, public_url: str, departments: frozenset[str], seen_by: Actor) -> s.CodePublic:
     """A code with its URL (A2) and its effective departments (A8), which the caller
     resolves: the device's while paired, the code's own otherwise."""
     return s.CodePublic(
@@ -123,8 +128,12 @@ def code(c: Code, *, public_url: str, departments: frozenset[str]) -> s.CodePubl
         active=c.active,
         pin_protected=c.pin_protected,
         departments=sorted(departments),
-        own_departments=sorted(c.departments),
+        # A code paired into the viewer's department may belong to one they do not see.
+        own_departments=sorted(c.departments & seen_by.scope.departments)
+        if seen_by.scope is not None and seen_by.scope.departments is not None
+        else sorted(c.departments),
         device_id=c.device_id,
+        payload=c.payload,
         created_at=c.created_at,
         updated_at=c.updated_at,
     )
@@ -151,15 +160,54 @@ def notification(n: Notification) -> s.NotificationPublic:
     )  # fmt: skip
 
 
+def document_content_url(d: Document) -> str | None:
+    """Where a file document's bytes are: under its device, or under its template."""
+    if not d.is_file:
+        return None
+    if d.device_id is not None:
+        return f"/api/v1/devices/{d.device_id}/documents/{d.id}/content"
+    return f"/api/v1/templates/{d.template_id}/documents/{d.id}/content"
+
+
+def document(d: Document) -> s.DocumentPublic:
+    return s.DocumentPublic(
+        id=d.id, title=d.title, public=d.public, url=d.url, content_url=document_content_url(d),
+        content_type=d.content_type, size=d.size, author=d.author, created_at=d.created_at,
+    )  # fmt: skip
+
+
+def public_photo_url(token: str) -> str:
+    return f"/api/v1/public/codes/{token}/photo"
+
+
+def public_document_url(token: str, d: Document) -> str | None:
+    return f"/api/v1/public/codes/{token}/documents/{d.id}" if d.is_file else None
+
+
 def code_state(view: PublicView) -> s.CodeStatePublic:
     """The code page for a code user (A12): never the organization, nor any id but the
-    token they already hold."""
+    token they already hold and those of the public documents it shows; files are served
+    under the token, by the same checks as this page."""
     shown = view.device
+    device: s.DeviceViewPublic | None = None
+    if shown is not None and view.token is not None:
+        token = view.token
+        device = s.DeviceViewPublic(
+            name=shown.name,
+            attributes=shown.attributes,
+            photo_url=public_photo_url(token) if shown.has_photo else None,
+            documents=[
+                s.PublicDocumentPublic(
+                    id=d.id,
+                    title=d.title,
+                    url=d.url,
+                    content_url=public_document_url(token, d),
+                    content_type=d.content_type,
+                    size=d.size,
+                )
+                for d in shown.documents
+            ],
+        )
     return s.CodeStatePublic(
-        state=view.state.value,
-        token=view.token,
-        label=view.label,
-        device=s.DeviceViewPublic(name=shown.name, attributes=shown.attributes)
-        if shown is not None
-        else None,
+        state=view.state.value, token=view.token, label=view.label, device=device
     )

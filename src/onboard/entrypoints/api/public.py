@@ -6,11 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from onboard.domain.codes import normalize_token
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
-from onboard.entrypoints.api.deps import Svc
+from onboard.entrypoints.api.deps import PathId, Svc
+from onboard.entrypoints.api.files import DOCUMENT_FILE, PHOTO_FILE, file_response, photo_name
 from onboard.entrypoints.api.schemas import NO_NUL, PIN_PATTERN
 from onboard.entrypoints.http import client_ip, pin_cookie_name, set_cookie
 from onboard.services import public
@@ -43,12 +45,20 @@ def _pin_pass(request: Request, token: str) -> str | None:
 
 
 @router.get("/{token}", response_model=s.CodeStatePublic)
-def view(token: Token, request: Request, svc: Svc, pin: CodePin = None) -> s.CodeStatePublic:
+async def view(token: Token, request: Request, svc: Svc, pin: CodePin = None) -> s.CodeStatePublic:
     """The code page's state (A12): ``not_found``, ``deactivated``, ``unpaired``,
     ``pin_required`` or ``paired`` with the device's public view. An unknown token is a
     state, not an error."""
-    shown = public.view_code(
-        svc, token, pin_pass=_pin_pass(request, token), pin=pin, client=client_ip(request)
+    # The most requested route (§7: 2,000 a second): only the use case, which blocks on the
+    # database, goes to a worker thread; as a plain ``def`` FastAPI would also hand the
+    # response's validation to one, a second thread hop per request.
+    shown = await run_in_threadpool(
+        public.view_code,
+        svc,
+        token,
+        pin_pass=_pin_pass(request, token),
+        pin=pin,
+        client=client_ip(request),
     )
     return present.code_state(shown)
 
@@ -83,3 +93,31 @@ def notify(
     return s.NotificationSent(
         message=sent.message, contact=sent.contact, created_at=sent.created_at
     )
+
+
+@router.get("/{token}/photo", response_class=Response, responses=PHOTO_FILE)
+def photo(token: Token, request: Request, svc: Svc, pin: CodePin = None) -> Response:
+    """A12: the installation photo of the device behind the code, under the code page's
+    checks (404 unless the code is paired and active; 403 ``pin_required`` before the
+    PIN)."""
+    stored = public.public_photo(
+        svc, token, pin_pass=_pin_pass(request, token), pin=pin, client=client_ip(request)
+    )
+    return file_response(stored, filename=photo_name(stored.content_type))
+
+
+@router.get("/{token}/documents/{document_id}", response_class=Response, responses=DOCUMENT_FILE)
+def document(
+    token: Token, document_id: PathId, request: Request, svc: Svc, pin: CodePin = None
+) -> Response:
+    """A12: a public document's file, under the code page's checks; internal documents
+    are not found."""
+    shown, stored = public.public_document(
+        svc,
+        token,
+        document_id,
+        pin_pass=_pin_pass(request, token),
+        pin=pin,
+        client=client_ip(request),
+    )
+    return file_response(stored, filename=shown.file_name)

@@ -172,6 +172,15 @@ Pin = Annotated[str, Field(pattern=PIN_PATTERN, description="4 to 8 digits")]
 Label = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
 Batch = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
 Serial = Annotated[str, Field(max_length=100, pattern=NO_NUL)]
+# The domain checks the check digit (domain.dynamic_codes.check_gtin); stored as 14 digits.
+Gtin = Annotated[
+    str,
+    Field(
+        pattern=r"^\s*([0-9]{8}|[0-9]{12,14})\s*$",
+        max_length=40,
+        description="GS1 GTIN-8, -12, -13 or -14 with a valid check digit; shown as 14 digits.",
+    ),
+]
 Text = Annotated[str, Field(min_length=1, max_length=10_000, pattern=NAME_PATTERN)]
 TokenText = Annotated[str, Field(min_length=1, max_length=64, pattern=NO_NUL)]
 AttributeValue = (
@@ -222,12 +231,16 @@ class TemplateCreate(Body):
     departments: DepartmentIds | None = Field(
         None, description="Departments new devices of this template get."
     )
+    gtin: Gtin | None = Field(
+        None, description="Dynamic codes with this GTIN create their devices from it (A14)."
+    )
 
 
 class TemplateUpdate(Body):
     name: Name | SkipJsonSchema[None] = None
     fields: TemplateFields | SkipJsonSchema[None] = None
     departments: DepartmentIds | None = None
+    gtin: Gtin | None = Field(None, description="null removes the GTIN")
 
     _present = field_validator("name", "fields", mode="before")(_not_null)
 
@@ -237,6 +250,7 @@ class TemplatePublic(BaseModel):
     name: str
     fields: list[TemplateField]
     departments: list[str]
+    gtin: str | None = None
     created_at: datetime
 
 
@@ -249,6 +263,9 @@ class Location(Body):
 class DeviceCreate(Body):
     name: Name
     serial: Serial | None = None
+    gtin: Gtin | None = Field(
+        None, description="With the serial, names the device in GS1 payloads (A14)."
+    )
     template_id: Ident | None = None
     attributes: Attributes | None = Field(
         None, description="Typed by the template's fields; without a template, plain values."
@@ -263,6 +280,7 @@ class DeviceCreate(Body):
 class DeviceUpdate(Body):
     name: Name | SkipJsonSchema[None] = None
     serial: Serial | None = None
+    gtin: Gtin | None = None
     template_id: Ident | None = None
     attributes: Attributes | None = None
     departments: DepartmentIds | None = None
@@ -277,6 +295,7 @@ class DevicePublic(BaseModel):
     id: str
     name: str
     serial: str | None
+    gtin: str | None = None
     template_id: str | None
     attributes: dict[str, Any]
     departments: list[str]
@@ -284,6 +303,9 @@ class DevicePublic(BaseModel):
     location: Location
     status: DeviceStatusName
     codes: list[str] = Field(description="Tokens of the codes paired with the device.")
+    photo_url: str | None = Field(
+        None, description="Path of the installation photo on this server; null when none."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -330,6 +352,40 @@ class InteractionPublic(BaseModel):
     created_at: datetime
 
 
+class DocumentLinkCreate(Body):
+    """A document that is a link (a file comes as multipart/form-data instead)."""
+
+    url: Annotated[str, Field(min_length=1, max_length=2000, pattern=NO_NUL)]
+    title: Name
+    public: bool = Field(False, description="Shown to code users (A12).")
+
+
+class DocumentPublic(BaseModel):
+    """A document of a device or template (A3, A4): a link (``url``) or a file
+    (``content_url``, a path on this server, with its sniffed ``content_type``)."""
+
+    id: str
+    title: str
+    public: bool
+    url: str | None
+    content_url: str | None
+    content_type: str | None
+    size: int | None
+    author: str
+    created_at: datetime
+
+
+class PublicDocumentPublic(BaseModel):
+    """A public document as code users see it (A12)."""
+
+    id: str
+    title: str
+    url: str | None
+    content_url: str | None
+    content_type: str | None
+    size: int | None
+
+
 class CodeCreate(Body):
     count: int = Field(1, ge=1, le=100_000, description="More than 1 answers {items: [...]}.")
     batch: Batch | None = None
@@ -361,6 +417,9 @@ class CodePublic(BaseModel):
     )
     own_departments: list[str]
     device_id: str | None
+    payload: str | None = Field(
+        None, description="A dynamic code's scanned payload it is bound to (A14)."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -406,10 +465,13 @@ class NotificationSent(BaseModel):
 
 
 class DeviceViewPublic(BaseModel):
-    """What a code user sees of a device: its name and public attributes (A12)."""
+    """What a code user sees of a device: its name, public attributes, photo and public
+    documents (A12)."""
 
     name: str
     attributes: dict[str, Any]
+    photo_url: str | None = None
+    documents: list[PublicDocumentPublic] = Field(default_factory=list)
 
 
 class CodeStatePublic(BaseModel):
@@ -419,3 +481,64 @@ class CodeStatePublic(BaseModel):
     token: str | None = Field(description="The canonical token; null when not found.")
     label: str | None
     device: DeviceViewPublic | None
+
+
+class ImportRowPublic(BaseModel):
+    row: int
+    ok: bool
+    code: str | None = None
+    detail: str | None = None
+
+
+class ImportReportPublic(BaseModel):
+    imported: int
+    rows: list[ImportRowPublic]
+
+
+# --- dynamic codes (A14) ------------------------------------------------------------------
+
+
+class DynamicRuleCreate(Body):
+    name: Name
+    kind: Literal["gs1", "regex"]
+    pattern: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = Field(
+        None,
+        description="gs1: an optional GS1 company prefix (only GTINs under it match); regex: "
+        "a regular expression matching the whole payload, with the named group serial and "
+        "optionally gtin.",
+    )
+    template_id: Ident | None = Field(
+        None, description="For devices whose GTIN maps to no template (or with no GTIN)."
+    )
+
+
+class DynamicRulePublic(BaseModel):
+    id: str
+    name: str
+    kind: Literal["gs1", "regex"]
+    pattern: str | None
+    template_id: str | None
+    created_at: datetime
+
+
+class ScanRequest(Body):
+    payload: Annotated[str, Field(min_length=1, max_length=1000, pattern=NO_NUL)] = Field(
+        description="The scanned text: a code URL or token, a GS1 Digital Link or element "
+        "string, or what a regex rule reads (at most 500 characters once trimmed)."
+    )
+    create: bool = Field(
+        False,
+        description="true: a payload a rule reads that names no device yet creates the device "
+        "(from the template mapped to its GTIN) and a code bound to the payload, paired at once.",
+    )
+    attributes: Attributes | None = Field(
+        None, description="Attributes of a device created from the payload."
+    )
+
+
+class ScanResultPublic(BaseModel):
+    result: Literal["code", "device", "created", "unknown"]
+    code: CodePublic | None = Field(description="The code the payload is, or is bound to.")
+    device: DevicePublic | None
+    gtin: str | None = Field(description="The GTIN a rule read from the payload (14 digits).")
+    serial: str | None = Field(description="The serial a rule read from the payload.")

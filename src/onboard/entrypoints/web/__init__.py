@@ -13,6 +13,7 @@ from onboard.entrypoints.web import (
     customers,
     dashboard,
     departments,
+    digital_link,
     members,
     mobile,
     portal,
@@ -21,8 +22,14 @@ from onboard.entrypoints.web.rendering import STATIC, build_environment
 from onboard.entrypoints.web.routing import install_error_pages
 
 
+def mount_code_pages(app: FastAPI) -> None:
+    """Attach the public code pages, ahead of every other route: FastAPI tries routes in
+    order, a few microseconds each, and /c/{TOKEN} is by far the most requested (A12, §7)."""
+    app.include_router(codepage.router)
+
+
 def mount_web(app: FastAPI) -> None:
-    """Attach the web pages and static files to the application."""
+    """Attach the web pages (all but the code pages) and static files to the application."""
     app.state.web_templates = build_environment()
     for module in (
         auth,
@@ -33,7 +40,7 @@ def mount_web(app: FastAPI) -> None:
         audit,
         mobile,
         portal,
-        codepage,
+        digital_link,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -3,6 +3,7 @@ staff view and pairing actions a signed-in member gets there (SPEC A2, A10-A13).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,6 +21,7 @@ from onboard.domain.codes import (
     normalize_token,
 )
 from onboard.domain.devices import Device, Template
+from onboard.domain.documents import EXTENSIONS, Document
 from onboard.domain.errors import (
     Conflict,
     DomainError,
@@ -37,7 +39,7 @@ from onboard.entrypoints.web.layout import member_of
 from onboard.entrypoints.web.rendering import redirect, render
 from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import MemberActor, Svc
-from onboard.services import codes, customers, devices, pairing, public, templates
+from onboard.services import codes, customers, devices, documents, pairing, public, templates
 from onboard.services.ports import DeviceFilter, Page, PageRequest, Services
 from onboard.services.public import PublicView
 
@@ -45,6 +47,7 @@ router = web_router()
 
 DEVICE_CHOICES = 50
 NOTIFICATIONS_SHOWN = 20
+DOCUMENTS_SHOWN = 100
 
 # Generous bounds: a message over its limit comes back with its text and a field error
 # from the use case instead of a bare "too long" page.
@@ -62,6 +65,31 @@ class StaffView:
     code: Code
     device: Device | None
     can_pair: bool
+
+
+@dataclass(frozen=True)
+class DocumentLink:
+    """A document as the code page lists it: where it opens, and what it is."""
+
+    title: str
+    href: str
+    kind: str
+    public: bool
+    external: bool
+
+
+def _document_links(
+    found: Sequence[Document], file_href: Callable[[Document], str]
+) -> list[DocumentLink]:
+    """Links open where they point; files open from this server (``file_href``)."""
+    links: list[DocumentLink] = []
+    for d in found:
+        if d.url is not None:
+            links.append(DocumentLink(d.title, d.url, "Link", d.public, external=True))
+        else:
+            kind = EXTENSIONS.get(d.content_type or "", "file").upper()
+            links.append(DocumentLink(d.title, file_href(d), kind, d.public, external=False))
+    return links
 
 
 def _canonical(raw: str) -> str:
@@ -157,6 +185,9 @@ def _device_page(
     headers = (
         {"Retry-After": str(error.retry_after)} if isinstance(error, NotificationLimited) else None
     )
+    # A12: the photo and public documents, served under the token by the same checks.
+    token = view.token or ""
+    shown = view.device
     context = _context(
         request,
         view.token,
@@ -165,6 +196,12 @@ def _device_page(
         contact=contact,
         max_message=MAX_MESSAGE_LENGTH,
         max_contact=MAX_CONTACT_LENGTH,
+        photo_url=f"/api/v1/public/codes/{token}/photo" if shown and shown.has_photo else None,
+        document_links=_document_links(
+            shown.documents if shown else (),
+            lambda d: f"/api/v1/public/codes/{token}/documents/{d.id}",
+        ),
+        more_documents=False,
     )
     return render(request, "codepage/device.html", context, error=error, headers=headers)
 
@@ -197,6 +234,9 @@ def _staff_page(
     if device.customer_id is not None:
         with suppress(DomainError):
             customer_name = customers.get_customer(svc, member, device.customer_id).name
+    found: Page[Document] = Page([], None)
+    with suppress(DomainError):
+        found = documents.list_documents(svc, member, device.id, PageRequest(None, DOCUMENTS_SHOWN))
     notifications: Page[Notification] = Page([], None)
     with suppress(DomainError):
         notifications = codes.list_notifications(
@@ -213,6 +253,11 @@ def _staff_page(
         department_names=department_names(svc, member),
         notifications=notifications,
         code_url=code_url(svc.public_url, staff.code.token),
+        photo_url=f"/api/v1/devices/{device.id}/photo" if device.photo_key else None,
+        document_links=_document_links(
+            found.items, lambda d: f"/api/v1/devices/{device.id}/documents/{d.id}/content"
+        ),
+        more_documents=found.next_after is not None,
     )
     return render(request, "codepage/staff.html", context)
 

@@ -87,6 +87,9 @@ def build_environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package and change only with it: compiled once, not
+        # checked against the files (a stat() each, per page) on every render.
+        auto_reload=False,
     )
     env.filters["when"] = _when
     env.filters["role_label"] = _role_label

@@ -37,7 +37,8 @@ def login_url(request: Request) -> str:
     return f"{login}?{urlencode({'next': back}, safe='/')}"
 
 
-def _services(request: Request) -> Services:
+async def _services(request: Request) -> Services:
+    # async: no I/O, so it runs on the event loop rather than in a worker thread.
     return http.container(request).services
 
 

@@ -8,6 +8,8 @@ from onboard.adapters.db.repositories.devices import (
     SqlServiceRecords,
     SqlTemplates,
 )
+from onboard.adapters.db.repositories.documents import SqlDocuments
+from onboard.adapters.db.repositories.dynamic_rules import SqlDynamicRules
 from onboard.adapters.db.repositories.identity import (
     SqlCustomers,
     SqlCustomerUsers,
@@ -27,6 +29,8 @@ __all__ = [
     "SqlCustomers",
     "SqlDepartments",
     "SqlDevices",
+    "SqlDocuments",
+    "SqlDynamicRules",
     "SqlInteractions",
     "SqlMembers",
     "SqlNotifications",

@@ -4,16 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, count, paginate
 from onboard.adapters.db.repositories.devices import device_of, fields_of, like_pattern
+from onboard.adapters.db.repositories.effective import hold_device, refresh
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
-from onboard.domain.codes import Code, Notification, normalize_token
+from onboard.domain.codes import TOKEN_LENGTH, Code, Notification, normalize_token_prefix
 from onboard.domain.devices import Device, Template
 from onboard.services.ports import CodeFilter, Page, PageRequest
 
@@ -77,30 +91,19 @@ class SqlCodes:
             ]
             if links:
                 self.conn.execute(insert(t.code_departments), links)
+            refresh(self.conn, t.codes.c.id.in_([c.id for c in chunk]), new=True)
 
     def get(self, scope: Scope, token: str) -> Code | None:
         return self._one(visible(scope, t.codes), t.codes.c.token == token)
+
+    def get_by_payload(self, scope: Scope, payload: str) -> Code | None:
+        return self._one(visible(scope, t.codes), t.codes.c.payload == payload)
 
     def get_by_token(self, token: str) -> Code | None:
         return self._one(t.codes.c.token == token)
 
     def resolve(self, token: str) -> tuple[Code, Device | None, Template | None] | None:
-        codes, devices, templates = t.codes, t.devices, t.templates
-        query = (
-            select(
-                codes,
-                *(column.label(f"d_{column.name}") for column in devices.c),
-                templates.c.name.label("template_name"),
-                templates.c.fields.label("template_fields"),
-            )
-            .select_from(
-                codes.outerjoin(devices, devices.c.id == codes.c.device_id).outerjoin(
-                    templates, templates.c.id == devices.c.template_id
-                )
-            )
-            .where(codes.c.token == token)
-        )
-        row = self.conn.execute(query).first()
+        row = self.conn.execute(_resolution(), {"token": token}).first()
         if row is None:
             return None
         code = Code(
@@ -137,16 +140,22 @@ class SqlCodes:
         if filters.department:
             query = query.where(_in_department(filters.department))
         if filters.q:
-            # A whole token (as typed or scanned) by the unique index; label and batch by
-            # substring (trigram indexes on PostgreSQL).
+            # A token (as typed or scanned) by its start, at least MIN_TOKEN_PREFIX
+            # characters, on a b-tree: the whole token by the unique index, a prefix by the
+            # pattern index (PostgreSQL); label and batch by substring (trigram indexes).
             pattern = like_pattern(filters.q)
-            query = query.where(
-                or_(
-                    c.token == (normalize_token(filters.q) or ""),
-                    c.label.ilike(pattern, escape="\\"),
-                    c.batch.ilike(pattern, escape="\\"),
+            matches: list[ColumnElement[bool]] = [
+                c.label.ilike(pattern, escape="\\"),
+                c.batch.ilike(pattern, escape="\\"),
+            ]
+            start = normalize_token_prefix(filters.q)
+            if start is not None:
+                # A token start holds only Crockford characters: nothing to escape in LIKE.
+                by_token = (
+                    c.token == start if len(start) == TOKEN_LENGTH else c.token.like(start + "%")
                 )
-            )
+                matches.insert(0, by_token)
+            query = query.where(or_(*matches))
         return paginate(self.conn, query, c.id, page, self._records)
 
     def count(self, scope: Scope) -> int:
@@ -175,7 +184,12 @@ class SqlCodes:
             .where(c.id == code_id, c.device_id.is_(None), c.active.is_(True))
             .values(device_id=device_id, updated_at=at)
         )
-        return bool(result.rowcount == 1)
+        if result.rowcount != 1:
+            return False
+        # The foreign key check holds the device's row (KEY SHARE): its departments cannot
+        # change before this commits (A8).
+        refresh(self.conn, c.id == code_id)
+        return True
 
     def release(self, code_id: str, device_id: str, at: datetime) -> bool:
         c = t.codes.c
@@ -184,7 +198,13 @@ class SqlCodes:
             .where(c.id == code_id, c.device_id == device_id)
             .values(device_id=None, updated_at=at)
         )
-        return bool(result.rowcount == 1)
+        if result.rowcount != 1:
+            return False
+        # Code row first, then the device's, as pairing does: a department change of the
+        # device waits for this unpairing or is seen done by it (A8).
+        hold_device(self.conn, device_id, exclusive=False)
+        refresh(self.conn, c.id == code_id)
+        return True
 
     def lock_paired(self, code_id: str, device_id: str) -> bool:
         """Hold the code's row to the end of the transaction if it is active and paired
@@ -211,25 +231,43 @@ class SqlCodes:
             )
         )
         self.links.replace(code.id, code.departments)
+        # Own departments are effective only while unpaired (A8); the UPDATE above holds the
+        # code's row, so its pairing cannot change meanwhile.
+        refresh(self.conn, (t.codes.c.id == code.id) & t.codes.c.device_id.is_(None))
 
     def delete(self, code_id: str) -> None:
         self.conn.execute(delete(t.codes).where(t.codes.c.id == code_id))
 
 
-def _in_department(department: str) -> ColumnElement[bool]:
-    """A code is in a department by its effective departments (A8)."""
-    codes, devices, own = t.codes.c, t.device_departments.c, t.code_departments.c
-    through_device = exists(
-        select(devices.device_id).where(
-            devices.device_id == codes.device_id, devices.department_id == department
+@cache
+def _resolution() -> Select[Any]:
+    """The code, its device and the device's template by token, in one query (A12). Built
+    once: building a select of forty labelled columns costs more than running it."""
+    codes, devices, templates = t.codes, t.devices, t.templates
+    return (
+        select(
+            codes,
+            *(column.label(f"d_{column.name}") for column in devices.c),
+            templates.c.name.label("template_name"),
+            templates.c.fields.label("template_fields"),
         )
+        .select_from(
+            codes.outerjoin(devices, devices.c.id == codes.c.device_id).outerjoin(
+                templates, templates.c.id == devices.c.template_id
+            )
+        )
+        .where(codes.c.token == bindparam("token"))
     )
-    of_its_own = exists(
-        select(own.code_id).where(own.code_id == codes.id, own.department_id == department)
-    )
-    return or_(
-        (codes.device_id.is_not(None)) & through_device,
-        (codes.device_id.is_(None)) & of_its_own,
+
+
+def _in_department(department: str) -> ColumnElement[bool]:
+    """A code is in a department by its effective departments (A8), kept as rows: one
+    probe of the (department_id, code_id) index."""
+    effective = t.code_effective_departments.c
+    return exists(
+        select(effective.code_id).where(
+            effective.code_id == t.codes.c.id, effective.department_id == department
+        )
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, o
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, count, paginate
+from onboard.adapters.db.repositories.effective import hold_device, refresh
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
 from onboard.domain.devices import (
@@ -118,6 +119,10 @@ class SqlTemplates:
             t.templates.c.organization_id == organization_id, t.templates.c.name == name
         )
 
+    def get_by_gtin(self, organization_id: str, gtin: str) -> Template | None:
+        c = t.templates.c
+        return self._one(c.organization_id == organization_id, c.gtin == gtin)
+
     def list_page(self, scope: Scope, page: PageRequest) -> Page[Template]:
         query = select(t.templates).where(visible(scope, t.templates))
         return paginate(self.conn, query, t.templates.c.id, page, self._records)
@@ -179,7 +184,9 @@ class SqlDevices:
         )
         self.links.replace(device.id, device.departments)
 
-    def get(self, scope: Scope, device_id: str) -> Device | None:
+    def get(self, scope: Scope, device_id: str, *, for_change: bool = False) -> Device | None:
+        if for_change:
+            hold_device(self.conn, device_id, exclusive=True)
         return self._one(visible(scope, t.devices), t.devices.c.id == device_id)
 
     def get_unscoped(self, device_id: str) -> Device | None:
@@ -187,6 +194,25 @@ class SqlDevices:
 
     def departments_of(self, device_ids: Sequence[str]) -> dict[str, frozenset[str]]:
         return self.links.of(device_ids)
+
+    def get_by_identity(
+        self, scope: Scope, gtin: str | None, serial: str, *, template_id: str | None = None
+    ) -> Device | None:
+        c = t.devices.c
+        query = select(t.devices).where(
+            visible(scope, t.devices),
+            c.gtin == gtin if gtin is not None else c.gtin.is_(None),
+            c.serial == serial,
+        )
+        if template_id is not None:
+            query = query.where(c.template_id == template_id)
+        rows = self.conn.execute(query.order_by(c.id).limit(1)).all()
+        return next(iter(self._records(rows)), None)
+
+    def with_identity(self, gtin: str, serial: str, *, limit: int) -> list[Device]:
+        c = t.devices.c
+        query = select(t.devices).where(c.gtin == gtin, c.serial == serial)
+        return self._records(self.conn.execute(query.order_by(c.id).limit(limit)).all())
 
     def list_page(self, scope: Scope, filters: DeviceFilter, page: PageRequest) -> Page[Device]:
         c = t.devices.c
@@ -211,13 +237,23 @@ class SqlDevices:
             query = query.where(c.status == filters.status)
         if filters.q:
             pattern = like_pattern(filters.q)
-            query = query.where(
-                or_(
-                    c.name.ilike(pattern, escape="\\"),
-                    c.serial.ilike(pattern, escape="\\"),
-                    c.location_text.ilike(pattern, escape="\\"),
-                )
+            found = or_(
+                c.name.ilike(pattern, escape="\\"),
+                c.serial.ilike(pattern, escape="\\"),
+                c.location_text.ilike(pattern, escape="\\"),
             )
+            if self.conn.dialect.name == "postgresql":
+                # The matches first, through the trigram indexes, then paged: left to
+                # itself, PostgreSQL may walk a million devices in id order and test each
+                # (its estimate of how many match is a guess), taking a second (A16).
+                matching = (
+                    select(c.id)
+                    .where(c.organization_id == scope.organization_id, found)
+                    .cte("matching")
+                    .prefix_with("MATERIALIZED")
+                )
+                found = c.id.in_(select(matching.c.id))
+            query = query.where(found)
         return paginate(self.conn, query, c.id, page, self._records)
 
     def count(self, scope: Scope) -> int:
@@ -227,9 +263,26 @@ class SqlDevices:
         self.conn.execute(
             update(t.devices).where(t.devices.c.id == device.id).values(**self._values(device))
         )
+        if self.links.of([device.id])[device.id] == device.departments:
+            return
+        # The codes paired with the device follow its departments (A8); the exclusive lock
+        # waits for pairings and unpairings of it in flight, and holds off new ones.
+        hold_device(self.conn, device.id, exclusive=True)
         self.links.replace(device.id, device.departments)
+        refresh(self.conn, t.codes.c.device_id == device.id)
 
     def delete(self, device_id: str) -> None:
+        """Delete the device; codes still paired with it (paired since the caller released
+        them) are unpaired here rather than by the foreign key, which would leave their
+        effective departments behind (A5, A8)."""
+        hold_device(self.conn, device_id, exclusive=True)
+        c = t.codes.c
+        unpaired = self.conn.execute(
+            update(t.codes).where(c.device_id == device_id).values(device_id=None).returning(c.id)
+        ).scalars()
+        orphans = list(unpaired)
+        if orphans:
+            refresh(self.conn, c.id.in_(orphans))
         self.conn.execute(delete(t.devices).where(t.devices.c.id == device_id))
 
 

@@ -1,7 +1,8 @@
 """The rest of SPEC Part A: documents and installation photos (A3), default documents of
 templates (A4), the device timeline (A3) as audit entries that name their device, dynamic
 codes (A14: GTINs, payload-bound codes, organization rules) and codes' effective
-departments kept as rows (A8, so that department-scoped lists stay fast, A16).
+departments kept as rows (A8, so that department-scoped lists stay fast, A16), with an index
+for finding codes by the start of their token on PostgreSQL (A16).
 
 Revision ID: 0004
 Revises: 0003
@@ -87,6 +88,7 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_documents_template_id_id"), ["template_id", "id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_documents_storage_key"), ["storage_key"], unique=False)
 
     op.create_table(
         "code_effective_departments",
@@ -141,6 +143,14 @@ def upgrade() -> None:
             ["organization_id", "payload"],
             unique=True,
         )
+    if op.get_context().dialect.name == "postgresql":
+        # A token's start typed from a sticker (LIKE 'ABCD%', A16), whatever the collation.
+        op.create_index(
+            "ix_codes_token_pattern",
+            "codes",
+            ["token"],
+            postgresql_ops={"token": "varchar_pattern_ops"},
+        )
 
     with op.batch_alter_table("devices", schema=None) as batch_op:
         batch_op.add_column(sa.Column("gtin", sa.String(length=14), nullable=True))
@@ -154,6 +164,7 @@ def upgrade() -> None:
             ["organization_id", "gtin", "serial"],
             unique=True,
         )
+        batch_op.create_index(batch_op.f("ix_devices_photo_key"), ["photo_key"], unique=False)
 
     with op.batch_alter_table("templates", schema=None) as batch_op:
         batch_op.add_column(sa.Column("gtin", sa.String(length=14), nullable=True))
@@ -170,12 +181,15 @@ def downgrade() -> None:
         batch_op.drop_column("gtin")
 
     with op.batch_alter_table("devices", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_devices_photo_key"))
         batch_op.drop_index(batch_op.f("ix_devices_organization_id_gtin_serial"))
         batch_op.drop_index(batch_op.f("ix_devices_gtin_serial"))
         batch_op.drop_column("photo_content_type")
         batch_op.drop_column("photo_key")
         batch_op.drop_column("gtin")
 
+    if op.get_context().dialect.name == "postgresql":
+        op.drop_index("ix_codes_token_pattern", table_name="codes")
     with op.batch_alter_table("codes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_codes_organization_id_payload"))
         batch_op.drop_column("payload")
@@ -189,6 +203,7 @@ def downgrade() -> None:
 
     op.drop_table("code_effective_departments")
     with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_documents_storage_key"))
         batch_op.drop_index(batch_op.f("ix_documents_template_id_id"))
         batch_op.drop_index(batch_op.f("ix_documents_device_id_id"))
 
