@@ -1,5 +1,6 @@
-"""Fixtures of the end-to-end web tests: headless Chromium through Playwright, pages sized
-as a desktop and as a phone, and a form-aware HTTP client for the web pages."""
+"""Fixtures of the end-to-end tests: headless Chromium through Playwright, pages sized as a
+desktop and as a phone, a form-aware HTTP client for the web pages, and an Administrator's
+API client in an organization of each test's own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from onboard.services.ports import Services
 from tests.conftest import CHROMIUM, LiveServer, unavailable
+from tests.factories import Org, make_org, token_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -129,3 +132,23 @@ def other_web(live_server: LiveServer) -> Iterator[WebClient]:
         yield client
     finally:
         client.close()
+
+
+# --- the members' API over HTTP: each test in an organization of its own ---------------
+
+
+@pytest.fixture
+def svc(live_server: LiveServer) -> Services:
+    return live_server.container.services
+
+
+@pytest.fixture
+def org(svc: Services) -> Org:
+    return make_org(svc)
+
+
+@pytest.fixture
+def api(live_server: LiveServer, svc: Services, org: Org) -> Iterator[httpx.Client]:
+    """A client holding a bearer token of the organization's Administrator."""
+    with live_server.client(token_for(svc, org.admin)) as client:
+        yield client

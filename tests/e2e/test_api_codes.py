@@ -23,27 +23,10 @@ import pytest
 
 from onboard.services.ports import Services
 from tests.conftest import LiveServer
-from tests.factories import Org, make_department, make_member, make_org, token_for, unique
+from tests.factories import Org, make_department, make_member, token_for, unique
 
 PROBLEM = "application/problem+json"
 PIN = "4711"
-
-
-@pytest.fixture
-def svc(live_server: LiveServer) -> Services:
-    return live_server.container.services
-
-
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
-@pytest.fixture
-def api(live_server: LiveServer, svc: Services, org: Org) -> Iterator[httpx.Client]:
-    """A client holding a bearer token of the organization's Administrator."""
-    with live_server.client(token_for(svc, org.admin)) as client:
-        yield client
 
 
 @contextmanager

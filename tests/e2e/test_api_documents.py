@@ -6,35 +6,17 @@ is refused without the server taking it all in."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import httpx
-import pytest
 
 from onboard.services import pairing
 from onboard.services.devices import DeviceInput, create_device
 from onboard.services.ports import Services
 from tests.conftest import LiveServer
-from tests.factories import Org, make_org, token_for
+from tests.factories import Org
 
 PDF = b"%PDF-1.7\n" + secrets.token_bytes(3 * 1024 * 1024)
 PNG = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(4096)
-
-
-@pytest.fixture
-def svc(live_server: LiveServer) -> Services:
-    return live_server.container.services
-
-
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
-@pytest.fixture
-def api(live_server: LiveServer, svc: Services, org: Org) -> Iterator[httpx.Client]:
-    with live_server.client(token_for(svc, org.admin)) as client:
-        yield client
 
 
 def test_a_manual_and_a_photo_make_the_round_trip_to_members_and_code_users(

@@ -28,22 +28,6 @@ PROBLEM = "application/problem+json"
 GTIN = "09506000134352"
 
 
-@pytest.fixture
-def svc(live_server: LiveServer) -> Services:
-    return live_server.container.services
-
-
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
-@pytest.fixture
-def api(live_server: LiveServer, svc: Services, org: Org) -> Iterator[httpx.Client]:
-    with live_server.client(token_for(svc, org.admin)) as client:
-        yield client
-
-
 def serial() -> str:
     return f"SN{secrets.token_hex(5).upper()}"
 

@@ -4,33 +4,15 @@ with a problem and nothing written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from onboard.services.ports import Services
-from tests.conftest import LiveServer
-from tests.factories import Org, make_department, make_org, token_for, unique
+from tests.factories import Org, make_department, make_org, unique
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture
-def svc(live_server: LiveServer) -> Services:
-    return live_server.container.services
-
-
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
-@pytest.fixture
-def api(live_server: LiveServer, svc: Services, org: Org) -> Iterator[httpx.Client]:
-    with live_server.client(token_for(svc, org.admin)) as client:
-        yield client
 
 
 def _import(api: httpx.Client, text: str, **params: Any) -> httpx.Response:
