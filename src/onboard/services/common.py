@@ -6,6 +6,8 @@ import secrets
 from typing import Any
 
 from onboard.domain.access import Actor, ActorKind, Scope
+from onboard.domain.audit import Target
+from onboard.domain.devices import Device
 from onboard.domain.errors import Invalid, NotFound
 from onboard.domain.identity import Member, Person
 from onboard.services.ports import Services, UnitOfWork
@@ -87,3 +89,8 @@ def member_snapshot(member: Member) -> dict[str, Any]:
         "roles": sorted(r.value for r in member.roles),
         "departments": departments_value(member.departments),
     }
+
+
+def device_target(device: Device) -> Target:
+    """What a change of a device touched, seen by the device's departments (P5, P8)."""
+    return Target("device", device.id, device.departments)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from onboard.domain.access import Actor, Permission, Scope
-from onboard.domain.audit import Change, Target
+from onboard.domain.audit import Change
 from onboard.domain.devices import (
     Device,
     DeviceStatus,
@@ -21,7 +21,7 @@ from onboard.domain.dynamic_codes import check_gtin
 from onboard.domain.errors import CodeNotPaired, GtinSerialTaken, Invalid
 from onboard.domain.values import require_name
 from onboard.services.codes import release_code
-from onboard.services.common import not_found, resolve_departments
+from onboard.services.common import device_target, not_found, resolve_departments
 from onboard.services.documents import copy_template_documents, release_files
 from onboard.services.ports import DeviceFilter, Page, PageRequest, Services, UnitOfWork
 
@@ -38,10 +38,6 @@ class DeviceInput:
     customer_id: str | None = None
     location: Location | None = None
     gtin: str | None = None  # A14; default: the template's
-
-
-def device_target(device: Device) -> Target:
-    return Target("device", device.id, device.departments)
 
 
 def device_snapshot(device: Device) -> dict[str, Any]:

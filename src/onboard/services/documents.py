@@ -25,7 +25,7 @@ from onboard.domain.documents import (
     check_url,
 )
 from onboard.domain.errors import FileTooLarge, Invalid, NotFound
-from onboard.services.common import not_found
+from onboard.services.common import device_target, not_found
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
 
 
@@ -54,10 +54,6 @@ class _Checked:
     url: str | None
     content: bytes | None
     content_type: str | None
-
-
-def _device_target(device: Device) -> Target:
-    return Target("device", device.id, device.departments)
 
 
 def _template_target(template: Template) -> Target:
@@ -197,7 +193,7 @@ def add_document(svc: Services, actor: Actor, device_id: str, given: DocumentInp
         document = _new_document(svc, uow, actor, scope, checked, stored, device_id=device.id)
         uow.record(
             actor,
-            Change("device.document_added", _device_target(device), after=_snapshot(document)),
+            Change("device.document_added", device_target(device), after=_snapshot(document)),
             organization_id=scope.organization_id,
         )
         uow.commit()
@@ -242,7 +238,7 @@ def delete_document(svc: Services, actor: Actor, device_id: str, document_id: st
         uow.documents.delete(document.id)
         uow.record(
             actor,
-            Change("device.document_deleted", _device_target(device), before=_snapshot(document)),
+            Change("device.document_deleted", device_target(device), before=_snapshot(document)),
             organization_id=scope.organization_id,
         )
         uow.commit()
@@ -271,7 +267,7 @@ def set_photo(svc: Services, actor: Actor, device_id: str, content: bytes) -> De
             actor,
             Change(
                 "device.photo_set",
-                _device_target(device),
+                device_target(device),
                 before={"photo": device.photo_key is not None},
                 after={"photo": True, "content_type": content_type, "size": len(content)},
             ),
@@ -306,7 +302,7 @@ def remove_photo(svc: Services, actor: Actor, device_id: str) -> None:
             actor,
             Change(
                 "device.photo_removed",
-                _device_target(device),
+                device_target(device),
                 before={"photo": True, "content_type": device.photo_content_type},
                 after={"photo": False},
             ),
@@ -403,7 +399,7 @@ def copy_template_documents(
             actor,
             Change(
                 "device.document_added",
-                _device_target(device),
+                device_target(device),
                 after={**_snapshot(copy), "template_id": template.id},
             ),
             organization_id=device.organization_id,

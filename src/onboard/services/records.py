@@ -9,8 +9,7 @@ from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import AuditEntry, Change
 from onboard.domain.devices import Interaction, InteractionKind, ServiceRecord, check_text
 from onboard.domain.errors import Invalid
-from onboard.services.common import not_found
-from onboard.services.devices import device_target
+from onboard.services.common import device_target, not_found
 from onboard.services.ports import Page, PageRequest, Services
 
 
