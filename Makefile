@@ -43,5 +43,10 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/codes_at_scale.py --database-url $(BENCH_PG_URL) --rows 200000
 	$(BIN)/python benchmarks/code_resolution_http.py --database-url $(BENCH_PG_URL) --rows 100000 --seconds 10
 
+# PNGs of the main screens in docs/screenshots/, from a demo organization served over a
+# temporary SQLite database (needs Debian's Chromium at /usr/bin/chromium).
+screenshots: $(VENV)/.installed-dev
+	$(BIN)/python docs/screenshots.py
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

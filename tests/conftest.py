@@ -205,8 +205,12 @@ def live_server(
             built.close()
 
 
+# A server with several workers on a busy 2-core machine has taken over 30 s to come up.
+STARTUP_SECONDS = 60
+
+
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited early:\n{log.read_text()}")

@@ -34,6 +34,10 @@ from tests.conftest import LiveServer, fast_passwords
 from tests.factories import Org, make_department, make_member, make_org, token_for
 
 MAX_BATCH = 200
+# Headers that frame the HTTP message belong to the client library, not to the API: a
+# generated empty Content-Length makes the server's HTTP parser refuse the request (400,
+# "Invalid HTTP request received") before the application ever sees it.
+FRAMING_HEADERS = {"content-length", "transfer-encoding", "host", "connection", "expect"}
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
@@ -143,6 +147,12 @@ def test_no_request_gets_a_server_error_or_an_answer_outside_the_document(
         count = case.body.get("count")
         if isinstance(count, int | float) and not isinstance(count, bool) and count > MAX_BATCH:
             case.body["count"] = MAX_BATCH
+    if case.headers:
+        case.headers = {
+            name: value
+            for name, value in case.headers.items()
+            if name.lower() not in FRAMING_HEADERS
+        }
     case.call_and_validate(
         base_url=live_server.url,
         headers={"Authorization": f"Bearer {admin_token}"},

@@ -51,8 +51,8 @@ def test_areas_not_built_yet_are_shown_as_coming_soon_rather_than_as_links(
 
     nav = page.get_by_role("navigation", name="Areas")
     expect(nav.get_by_role("link", name="Members")).to_have_attribute("href", "/members")
-    expect(nav.get_by_role("link", name="Codes")).to_have_count(0)
-    expect(nav.get_by_text("Codes")).to_contain_text("soon")
+    expect(nav.get_by_role("link", name="Licenses")).to_have_count(0)
+    expect(nav.get_by_text("Licenses")).to_contain_text("soon")
 
 
 def test_signing_in_with_a_wrong_password_shows_an_error(
@@ -79,10 +79,17 @@ def test_the_mobile_shell_signs_in_at_phone_size_and_shows_the_home_tiles(
     sign_in(phone, org.admin.email, factories.PASSWORD, path=phone.url)
 
     expect(phone).to_have_url(re.compile(r"/m$"))
-    for label in ("Scan", "Devices", "Enroll"):
+    for label, path in (("Scan", "/m/scan"), ("Devices", "/m/devices"), ("Enroll", None)):
         tile = phone.locator(".m-tile", has_text=label)
         expect(tile).to_be_visible()
-        expect(tile).to_contain_text("Coming soon")
+        if path is None:
+            expect(tile).to_contain_text("Coming soon")
+            expect(phone.get_by_role("link", name=re.compile(label))).to_have_count(0)
+        else:
+            expect(tile).not_to_contain_text("Coming soon")
+            expect(phone.get_by_role("link", name=re.compile(label))).to_have_attribute(
+                "href", path
+            )
         box = tile.bounding_box()
         assert box is not None
         assert box["height"] >= 48, "a tile is a comfortable touch target"

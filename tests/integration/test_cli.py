@@ -12,7 +12,8 @@ from onboard.adapters.db.migrate import alembic_config
 from onboard.bootstrap import Container
 from onboard.domain.errors import Unauthenticated
 from onboard.entrypoints.cli import app
-from onboard.services import auth
+from onboard.services import auth, codes, devices
+from onboard.services.ports import CodeFilter, DeviceFilter, PageRequest
 from tests.conftest import Database
 from tests.factories import make_org
 
@@ -102,17 +103,29 @@ def test_tokens_create_for_an_unknown_email_fails(run) -> None:
     assert "nobody@example.com" in result.output
 
 
-def test_demo_creates_the_demo_organization_once(run, tmp_path: Path) -> None:
+def test_demo_creates_the_demo_organization_once_with_content_to_pair(
+    run, container: Container, tmp_path: Path
+) -> None:
     first = run("demo")
     second = run("demo")
 
     assert first.exit_code == 0, first.output
     assert "first run: the password is" in first.output
+    assert "10 stickers in batch DEMO-1" in first.output
     assert second.exit_code == 0
     assert "first run" not in second.output
     saved = (tmp_path / "demo-admin.txt").read_text().split()
     assert saved[0] == "admin@example.com"
     assert saved[1] in first.output
+    # A6/A7: one sticker paired with a device, the rest and two devices free to pair.
+    svc = container.services
+    token = run("tokens", "create", "--email", "admin@example.com").output.strip()
+    admin = auth.authenticate_token(svc, token, source_ip=None)
+    batch = codes.list_codes(svc, admin, CodeFilter(batch="DEMO-1"), PageRequest(None, 50))
+    assert len(batch.items) == 10
+    assert sum(c.device_id is not None for c in batch.items) == 1
+    free = devices.list_devices(svc, admin, DeviceFilter(paired=False), PageRequest(None, 50))
+    assert len(free.items) == 2
 
 
 def test_config_show_masks_the_secret_key(run) -> None:

@@ -1035,8 +1035,11 @@ def test_counts_include_only_what_the_member_may_see(world: World) -> None:
         return dashboard.dashboard_counts(world.svc, member_actor(world.members[actor]))
 
     assert counts(ADMIN) | {"audit_entries": 0} == {
-        "members": 5, "departments": 3, "customers": 2, "audit_entries": 0,
+        "codes": 3, "devices": 2, "members": 5, "departments": 3, "customers": 2,
+        "audit_entries": 0,
     }  # fmt: skip
+    assert (counts(IN_B)["codes"], counts(IN_B)["devices"]) == (1, 1)
+    assert (counts(OUTSIDER)["codes"], counts(OUTSIDER)["devices"]) == (0, 0)
     assert counts(IN_B)["members"] == 2  # itself and the viewer of B
     assert (counts(IN_B)["departments"], counts(IN_B)["customers"]) == (1, 1)
     assert (counts(OUTSIDER)["members"], counts(OUTSIDER)["customers"]) == (1, 0)

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from onboard.domain.errors import Invalid, UnsupportedFileType
+from onboard.domain.errors import FileTooLarge, Invalid, UnsupportedFileType
 from onboard.domain.values import require_name
 
 MAX_URL_LENGTH = 2000
@@ -62,6 +62,13 @@ def sniff(data: bytes) -> str | None:
     if text.lstrip().startswith("<"):
         return None
     return TEXT
+
+
+def file_too_large(limit: int) -> FileTooLarge:
+    """A3: the refusal of a file over the size limit of ``limit`` bytes."""
+    return FileTooLarge(
+        f"The file is larger than {limit:,} bytes.", fields={"file": f"at most {limit:,} bytes"}
+    )
 
 
 def accepted_type(data: bytes, accepted: frozenset[str], *, what: str) -> str:

@@ -267,6 +267,18 @@ def list_notifications(
         return uow.notifications.list_page(code.id, page)
 
 
+def get_notification(
+    svc: Services, actor: Actor, raw_token: str, notification_id: str
+) -> Notification:
+    """One notification of a code the actor sees (what a page asks to confirm deleting)."""
+    with svc.uow() as uow:
+        code = load_code(uow, actor, raw_token, Permission.READ)
+        found = uow.notifications.get(code.id, notification_id)
+    if found is None:
+        raise not_found("notification", notification_id)
+    return found
+
+
 def delete_notifications(
     svc: Services, actor: Actor, raw_token: str, notification_id: str | None = None
 ) -> int:

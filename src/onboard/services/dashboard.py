@@ -7,10 +7,13 @@ from onboard.services.ports import Services
 
 
 def dashboard_counts(svc: Services, actor: Actor) -> dict[str, int]:
-    """Counts by area (``members``, ``departments``, ``customers``, ``audit_entries``)."""
+    """Counts by area (``codes``, ``devices``, ``members``, ``departments``, ``customers``,
+    ``audit_entries``)."""
     scope = actor.require(Permission.READ)
     with svc.uow() as uow:
         counts = {
+            "codes": uow.codes.count(scope),
+            "devices": uow.devices.count(scope),
             "members": uow.members.count(scope),
             "departments": uow.departments.count(scope),
             "customers": uow.customers.count(scope),

@@ -23,8 +23,9 @@ from onboard.domain.documents import (
     accepted_type,
     check_title,
     check_url,
+    file_too_large,
 )
-from onboard.domain.errors import FileTooLarge, Invalid, NotFound
+from onboard.domain.errors import Invalid, NotFound
 from onboard.services.common import device_target, not_found
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
 
@@ -62,10 +63,7 @@ def _template_target(template: Template) -> Target:
 
 def _check_size(svc: Services, content: bytes) -> None:
     if len(content) > svc.upload_max_bytes:
-        raise FileTooLarge(
-            f"The file is larger than {svc.upload_max_bytes:,} bytes.",
-            fields={"file": f"at most {svc.upload_max_bytes} bytes"},
-        )
+        raise file_too_large(svc.upload_max_bytes)
 
 
 def _check(svc: Services, given: DocumentInput) -> _Checked:
@@ -245,6 +243,34 @@ def delete_document(svc: Services, actor: Actor, device_id: str, document_id: st
     release_files(svc, [document.storage_key])
 
 
+def set_document_public(
+    svc: Services, actor: Actor, device_id: str, document_id: str, *, public: bool
+) -> Document:
+    """A3: make a document of a device public (shown on the code page, A12) or internal."""
+    scope = actor.require(Permission.EDIT_DEVICES)
+    with svc.uow() as uow:
+        device = _device(uow, scope, device_id)
+        document = uow.documents.get(document_id, device_id=device.id)
+        if document is None:
+            raise not_found("document", document_id)
+        if document.public == public:
+            return document
+        uow.documents.set_public(document.id, public)
+        changed = replace(document, public=public)
+        uow.record(
+            actor,
+            Change(
+                "device.document_changed",
+                device_target(device),
+                before=_snapshot(document),
+                after=_snapshot(changed),
+            ),
+            organization_id=scope.organization_id,
+        )
+        uow.commit()
+    return changed
+
+
 # --- the installation photo (A3) ---------------------------------------------------------
 # Taking the photo is field work, like a service record (§0: Technicians "add service
 # records and photos"): it needs RECORD_SERVICE, which Technicians, Device Managers and
@@ -342,6 +368,19 @@ def list_template_documents(
     with svc.uow() as uow:
         template = _template(uow, scope, template_id)
         return uow.documents.list_page(page, template_id=template.id)
+
+
+def read_template_document(
+    svc: Services, actor: Actor, template_id: str, document_id: str
+) -> Document:
+    """One default document of a template the actor sees, a file or a link."""
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        template = _template(uow, scope, template_id)
+        document = uow.documents.get(document_id, template_id=template.id)
+    if document is None:
+        raise not_found("document", document_id)
+    return document
 
 
 def template_document_file(

@@ -258,7 +258,9 @@ def scan(
                 return found.answer
             rule, identity = found.match
             if _taken_elsewhere(uow, scope, payload, rule, identity):
-                return found.answer
+                # Read once more: a scan that committed between the two reads made it
+                # (each statement sees the latest commits), and this member may see it.
+                return _resolve(svc, uow, scope, payload).answer
             created = _create(svc, uow, actor, payload, rule, identity, attributes)
             uow.commit()
         return created

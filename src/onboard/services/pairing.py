@@ -122,6 +122,15 @@ def codes_of_devices(svc: Services, actor: Actor, found: Sequence[Device]) -> di
         return uow.codes.of_devices([d.id for d in found])
 
 
+def devices_of_codes(svc: Services, actor: Actor, found: Sequence[Code]) -> dict[str, Device]:
+    """The devices a page of codes is paired with, by device id, as the actor sees them
+    (a device the actor may not see is left out), in one query."""
+    scope = actor.require(Permission.READ)
+    device_ids = sorted({c.device_id for c in found if c.device_id is not None})
+    with svc.uow() as uow:
+        return {d.id: d for d in uow.devices.get_many(scope, device_ids)}
+
+
 def codes_of_device(svc: Services, actor: Actor, device_id: str) -> list[Code]:
     with svc.uow() as uow:
         device = uow.devices.get(actor.require(Permission.READ), device_id)

@@ -12,6 +12,8 @@ from onboard.domain.device_import import read_rows
 from onboard.domain.errors import Invalid
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Svc
+from onboard.entrypoints.api.files import TOO_LARGE_RESPONSES
+from onboard.entrypoints.uploads import read_body
 from onboard.services import imports
 
 router = APIRouter(prefix="/devices", tags=["devices"])
@@ -28,15 +30,8 @@ CSV_BODY = {
 
 
 async def _csv_text(request: Request) -> str:
-    """The body as UTF-8 text, read up to the size limit."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FILE_BYTES:
-            raise Invalid(
-                f"A file has at most {MAX_FILE_BYTES // (1024 * 1024)} MiB.",
-                fields={"file": "too large"},
-            )
+    """The body as UTF-8 text, read up to the size limit (413 ``file_too_large`` over it)."""
+    body = await read_body(request, MAX_FILE_BYTES)
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError:
@@ -44,7 +39,11 @@ async def _csv_text(request: Request) -> str:
 
 
 @router.post(
-    "/import", status_code=201, response_model=s.ImportReportPublic, openapi_extra=CSV_BODY
+    "/import",
+    status_code=201,
+    response_model=s.ImportReportPublic,
+    openapi_extra=CSV_BODY,
+    responses=TOO_LARGE_RESPONSES,
 )
 async def import_devices(
     request: Request,

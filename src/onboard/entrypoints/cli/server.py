@@ -11,7 +11,8 @@ import typer
 from onboard.config import SettingsError, get_settings
 from onboard.entrypoints.cli.common import container, fail
 from onboard.services import organizations, tokens
-from onboard.services.common import OPERATOR
+from onboard.services.common import OPERATOR, member_actor
+from onboard.services.demo import DEMO_BATCH, fill_demo
 
 DEMO_ORGANIZATION = "Demo"
 DEMO_ADMIN = "admin@example.com"
@@ -69,7 +70,8 @@ def init(
 
 
 def demo() -> None:
-    """Create the demo organization and Administrator once; say how to sign in."""
+    """Create the demo organization, its Administrator and its starting content once (a
+    template, devices and a batch of stickers); say how to sign in."""
     with container() as built:
         credentials = built.settings.var_dir / "demo-admin.txt"
         exists = organizations.organization_exists(built.services, DEMO_ORGANIZATION)
@@ -78,10 +80,16 @@ def demo() -> None:
                 built.services, name=DEMO_ORGANIZATION, admin_email=DEMO_ADMIN
             )
             _write_private(credentials, f"{DEMO_ADMIN}\n{result.password}\n")
+            content = fill_demo(built.services, member_actor(result.member))
         url = built.settings.public_url
     typer.echo(f"Sign in at {url}/login as {DEMO_ADMIN} with the password in {credentials}")
     if not exists:
         typer.echo(f"  (first run: the password is {result.password})")
+        typer.echo(
+            f"  Demo content: a template, {len(content.device_ids)} devices and "
+            f"{len(content.tokens)} stickers in batch {DEMO_BATCH}, the first paired; "
+            f"the mobile app is at {url}/m"
+        )
 
 
 def _write_private(path: Path, text: str) -> None:

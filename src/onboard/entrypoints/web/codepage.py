@@ -20,8 +20,8 @@ from onboard.domain.codes import (
     code_url,
     normalize_token,
 )
-from onboard.domain.devices import Device, Template
-from onboard.domain.documents import EXTENSIONS, Document
+from onboard.domain.devices import Device
+from onboard.domain.documents import Document
 from onboard.domain.errors import (
     Conflict,
     DomainError,
@@ -34,12 +34,24 @@ from onboard.domain.errors import (
 from onboard.entrypoints import http
 from onboard.entrypoints.web.confirm import confirmed
 from onboard.entrypoints.web.departments import department_names
+from onboard.entrypoints.web.device_views import (
+    attribute_rows,
+    customer_name,
+    document_kind,
+    template_of,
+)
 from onboard.entrypoints.web.forms import CsrfField
 from onboard.entrypoints.web.layout import member_of
+from onboard.entrypoints.web.pairing import (
+    UNPAIR_TEXT,
+    pair_chosen_device,
+    paired_device,
+    unpair_title,
+)
 from onboard.entrypoints.web.rendering import redirect, render
 from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import MemberActor, Svc
-from onboard.services import codes, customers, devices, documents, pairing, public, templates
+from onboard.services import codes, devices, documents, pairing, public
 from onboard.services.ports import DeviceFilter, Page, PageRequest, Services
 from onboard.services.public import PublicView
 
@@ -87,7 +99,7 @@ def _document_links(
         if d.url is not None:
             links.append(DocumentLink(d.title, d.url, "Link", d.public, external=True))
         else:
-            kind = EXTENSIONS.get(d.content_type or "", "file").upper()
+            kind = document_kind(d)
             links.append(DocumentLink(d.title, file_href(d), kind, d.public, external=False))
     return links
 
@@ -116,13 +128,7 @@ def _staff(svc: Services, member: Actor | None, view: PublicView) -> StaffView |
         code = codes.get_code(svc, member, view.token)
     except DomainError:
         return None
-    device: Device | None = None
-    if code.device_id is not None:
-        try:
-            device = devices.get_device(svc, member, code.device_id)
-        except DomainError:
-            device = None
-    return StaffView(code, device, member.can(Permission.PAIR))
+    return StaffView(code, paired_device(svc, member, code), member.can(Permission.PAIR))
 
 
 def _context(request: Request, token: str | None, **values: Any) -> dict[str, Any]:
@@ -206,18 +212,6 @@ def _device_page(
     return render(request, "codepage/device.html", context, error=error, headers=headers)
 
 
-def _attributes(device: Device, template: Template | None) -> list[tuple[str, Any, bool]]:
-    """The device's attributes in the template's order, each with whether code users see it."""
-    rows: list[tuple[str, Any, bool]] = []
-    if template is not None:
-        for field in template.fields:
-            if field.name in device.attributes:
-                rows.append((field.name, device.attributes[field.name], field.public))
-    known = {name for name, _, _ in rows}
-    rows.extend((k, v, False) for k, v in device.attributes.items() if k not in known)
-    return rows
-
-
 def _staff_page(
     request: Request, svc: Services, view: PublicView, staff: StaffView, member: Actor
 ) -> Response:
@@ -226,14 +220,7 @@ def _staff_page(
     device = staff.device
     assert device is not None
     # What the member's scope does not show (a customer of other departments) stays out.
-    template: Template | None = None
-    if device.template_id is not None:
-        with suppress(DomainError):
-            template = templates.get_template(svc, member, device.template_id)
-    customer_name: str | None = None
-    if device.customer_id is not None:
-        with suppress(DomainError):
-            customer_name = customers.get_customer(svc, member, device.customer_id).name
+    template = template_of(svc, member, device)
     found: Page[Document] = Page([], None)
     with suppress(DomainError):
         found = documents.list_documents(svc, member, device.id, PageRequest(None, DOCUMENTS_SHOWN))
@@ -248,8 +235,8 @@ def _staff_page(
         staff=staff,
         device=device,
         template=template,
-        customer_name=customer_name,
-        attributes=_attributes(device, template),
+        customer_name=customer_name(svc, member, device),
+        attributes=attribute_rows(device, template),
         department_names=department_names(svc, member),
         notifications=notifications,
         code_url=code_url(svc.public_url, staff.code.token),
@@ -354,9 +341,7 @@ def pair(
     """A7: from a code, pick an existing unpaired device."""
     http.check_csrf(request, csrf)
     try:
-        if not device_id.strip():
-            raise Invalid("Choose the device to pair with.", fields={"device_id": "required"})
-        paired = pairing.pair_code(svc, actor, token, device_id.strip())
+        paired = pair_chosen_device(svc, actor, token, device_id)
     except (Invalid, Conflict, NotFound) as error:
         # Shown on the pairing form while there still is one; otherwise as a page.
         view = _view(svc, request, token)
@@ -364,7 +349,8 @@ def pair(
         if view.state is not PublicState.UNPAIRED or staff is None or not staff.can_pair:
             raise
         return _unpaired_page(request, svc, view, staff, error=error)
-    name = devices.get_device(svc, actor, paired.device_id).name if paired.device_id else ""
+    device = paired_device(svc, actor, paired)
+    name = device.name if device is not None else "the device"
     return redirect(request, f"/c/{paired.token}", notice=f"Code paired with {name}.")
 
 
@@ -372,22 +358,11 @@ def _unpair_context(
     request: Request, svc: Services, actor: Actor, token: str
 ) -> tuple[Code, dict[str, Any]]:
     code = codes.get_code(svc, actor, token)
-    device: Device | None = None
-    if code.device_id is not None:
-        try:
-            device = devices.get_device(svc, actor, code.device_id)
-        except NotFound:
-            device = None
-    name = device.name if device is not None else "its device"
     context = _context(
         request,
         code.token,
-        confirm_title=f"Unpair this code from {name}?",
-        confirm_text=(
-            "The sticker stops leading to the device. Neither the code nor the device is "
-            "deleted; the messages sent from this code are cleared from the code (the device "
-            "keeps them)."
-        ),
+        confirm_title=unpair_title(svc, actor, code, code_name="this code"),
+        confirm_text=UNPAIR_TEXT,
         confirm_action=f"/c/{code.token}/unpair",
         confirm_button="Unpair",
         cancel_url=f"/c/{code.token}",

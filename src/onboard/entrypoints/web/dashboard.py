@@ -13,6 +13,8 @@ router = web_router()
 
 # How each dashboard count is labelled, and where it leads.
 _TILES = {
+    "codes": ("codes", "/codes"),
+    "devices": ("devices", "/devices"),
     "members": ("members", "/members"),
     "departments": ("departments", "/departments"),
     "customers": ("customers", "/customers"),

@@ -1,10 +1,11 @@
 """Reading what browsers send: the CSRF field, page cursors, times, departments choices and
-where to go next."""
+where to go next, and links that keep a page's query."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Form, Query
 
@@ -68,3 +69,9 @@ def chosen_departments(access: str, departments: list[str]) -> list[str] | None:
     if access == ALL_DEPARTMENTS:
         return None
     return [d for d in departments if d]
+
+
+def with_query(path: str, **values: str | None) -> str:
+    """``path`` with the given values as its query, leaving out the empty ones."""
+    kept = {k: v for k, v in values.items() if v}
+    return f"{path}?{urlencode(kept)}" if kept else path

@@ -24,9 +24,9 @@ class Area:
 
 AREAS: tuple[Area, ...] = (
     Area("dashboard", "Dashboard", "/"),
-    Area("codes", "Codes", None),
-    Area("devices", "Devices", None),
-    Area("templates", "Templates", None),
+    Area("codes", "Codes", "/codes"),
+    Area("devices", "Devices", "/devices"),
+    Area("templates", "Templates", "/templates"),
     Area("customers", "Customers", "/customers"),
     Area("licenses", "Licenses", None),
     Area("enrollments", "Enrollments", None),

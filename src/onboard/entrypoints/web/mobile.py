@@ -1,5 +1,6 @@
-"""The mobile app shell under /m: sign-in and the home of field staff, made for a phone held
-in one hand (SPEC §5)."""
+"""The mobile app under /m: sign-in and the home of field staff, made for a phone held in
+one hand (SPEC §5). Scanning, the devices and the code pages are in mobile_scan,
+mobile_devices and mobile_codes; their routes join this router."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 
 from onboard.entrypoints import http
-from onboard.entrypoints.web import auth
+from onboard.entrypoints.web import auth, mobile_codes, mobile_devices, mobile_scan
 from onboard.entrypoints.web.forms import CsrfField, NextField, NextQuery, Text
 from onboard.entrypoints.web.rendering import render
 from onboard.entrypoints.web.routing import web_router
@@ -27,8 +28,8 @@ class Tile:
 
 
 TILES = (
-    Tile("Scan", "Scan a code sticker", "scan", None),
-    Tile("Devices", "Find and look after devices", "devices", None),
+    Tile("Scan", "Scan a code sticker", "scan", "/m/scan"),
+    Tile("Devices", "Find and look after devices", "devices", "/m/devices"),
     Tile("Enroll", "Enroll a connected device", "enroll", None),
 )
 
@@ -53,3 +54,7 @@ def login(
 @router.get("/m")
 def home(request: Request, actor: MemberActor) -> Response:
     return render(request, "mobile/home.html", {"tiles": TILES, "email": actor.label})
+
+
+for _area in (mobile_scan, mobile_codes, mobile_devices):
+    router.include_router(_area.router)

@@ -189,6 +189,14 @@ class SqlDevices:
             hold_device(self.conn, device_id, exclusive=True)
         return self._one(visible(scope, t.devices), t.devices.c.id == device_id)
 
+    def get_many(self, scope: Scope, device_ids: Sequence[str]) -> list[Device]:
+        if not device_ids:
+            return []
+        rows = self.conn.execute(
+            select(t.devices).where(visible(scope, t.devices), t.devices.c.id.in_(device_ids))
+        ).all()
+        return self._records(rows)
+
     def get_unscoped(self, device_id: str) -> Device | None:
         return self._one(t.devices.c.id == device_id)
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    update,
 )
 
 from onboard.adapters.db import tables as t
@@ -107,6 +108,9 @@ class SqlDocuments:
 
     def delete(self, document_id: str) -> None:
         self.conn.execute(delete(t.documents).where(_c.id == document_id))
+
+    def set_public(self, document_id: str, public: bool) -> None:
+        self.conn.execute(update(t.documents).where(_c.id == document_id).values(public=public))
 
     def file_in_use(self, storage_key: str) -> bool:
         documents = exists(select(_c.id).where(_c.storage_key == storage_key))
