@@ -23,14 +23,14 @@ MOMENT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def test_ids_are_26_crockford_characters() -> None:
-    ident = new_id(MOMENT, bytes(range(10)))
+    ident = new_id(MOMENT, bytes(range(16)))
     assert len(ident) == 26
     assert set(ident) <= set(CROCKFORD)
 
 
 @given(
-    st.binary(min_size=10, max_size=10),
-    st.binary(min_size=10, max_size=10),
+    st.binary(min_size=16, max_size=16),
+    st.binary(min_size=16, max_size=16),
     st.integers(min_value=1, max_value=10**9),
 )
 def test_a_later_id_sorts_after_an_earlier_one_whatever_the_entropy(
@@ -44,6 +44,26 @@ def test_a_later_id_sorts_after_an_earlier_one_whatever_the_entropy(
 def test_crockford_encoding_has_no_ambiguous_letters() -> None:
     encoded = crockford32(b"\xff" * 10 + b"\x00" * 5)
     assert not set(encoded) & set("ILOU")
+
+
+def _five_bits_at_a_time(data: bytes) -> str:
+    """The definition: the bytes as one big-endian number, written 5 bits a digit."""
+    number = int.from_bytes(data, "big")
+    digits = [CROCKFORD[(number >> shift) & 31] for shift in range(0, len(data) * 8, 5)]
+    return "".join(reversed(digits))
+
+
+@given(st.binary(max_size=40))
+def test_crockford_encoding_writes_the_bytes_as_one_number_five_bits_a_digit(data: bytes) -> None:
+    assert crockford32(data) == _five_bits_at_a_time(data)
+
+
+def test_crockford_encoding_of_known_values() -> None:
+    assert crockford32(b"") == ""
+    assert crockford32(b"\x01") == "01"
+    assert crockford32(b"\xff" * 10) == "Z" * 16
+    assert crockford32(bytes(16)) == "0" * 26
+    assert crockford32(b"\xff" * 16) == "7" + "Z" * 25  # 128 bits: the first digit holds 3
 
 
 def test_emails_are_trimmed_and_lowercased() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 
-from onboard.domain.values import new_id
+from onboard.domain.values import ENTROPY_BYTES, new_id
 
 
 class SystemClock:
@@ -17,4 +17,4 @@ class RandomIds:
     """Time-ordered ids from the system clock and the operating system's CSPRNG."""
 
     def new(self) -> str:
-        return new_id(datetime.now(UTC), os.urandom(10))
+        return new_id(datetime.now(UTC), os.urandom(ENTROPY_BYTES))
