@@ -42,6 +42,9 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/sync_vs_async.py --database-url $(BENCH_PG_URL) --seconds 10 --concurrency 32
 	$(BIN)/python benchmarks/codes_at_scale.py --database-url $(BENCH_PG_URL) --rows 200000
 	$(BIN)/python benchmarks/code_resolution_http.py --database-url $(BENCH_PG_URL) --rows 100000 --seconds 10
+	$(BIN)/python benchmarks/batches.py --database-url $(BENCH_PG_URL) --count 1000000
+	$(BIN)/python benchmarks/labels.py --count 10000 --stock a4-24
+	$(BIN)/python benchmarks/labels.py --count 10000 --stock a4-65
 
 # PNGs of the main screens in docs/screenshots/, from a demo organization served over a
 # temporary SQLite database (needs Debian's Chromium at /usr/bin/chromium).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import os
 import random
 import socket
@@ -32,7 +33,9 @@ from onboard.bootstrap import build
 from onboard.config import get_settings
 from onboard.domain.access import Actor
 from onboard.domain.devices import Device, Location
+from onboard.entrypoints.labels import BatchFormat, LabelOptions, write_run
 from onboard.services import (
+    batches,
     codes,
     customers,
     departments,
@@ -136,6 +139,7 @@ class Demo:
     template_id: str
     paired_token: str
     unpaired_token: str
+    batch_id: str
 
 
 def _devices(
@@ -263,6 +267,11 @@ def seed(svc: Services) -> Demo:
         svc, actor, count=10, batch="2026-03 Eckernförde", label="Nordwind service",
         departments=[south.id],
     )  # fmt: skip
+    # The Kiel stickers went through the office printer before they were paired.
+    kiel = batches.find_batch(svc, actor, "2026-03 Kiel").batch
+    run = batches.start_print(svc, actor, kiel.id)
+    write_run(run, BatchFormat.PDF, LabelOptions(), io.BytesIO())
+    batches.finish_print(svc, run, output="pdf a4-24")
     pairs = [
         (north_codes[0], made[0]), (north_codes[1], made[0]), (north_codes[2], made[1]),
         (north_codes[3], made[2]), (north_codes[4], made[8]), (south_codes[0], made[4]),
@@ -287,7 +296,7 @@ def seed(svc: Services) -> Demo:
         message="The display shows error E41 since this morning and the radiators stay cold.",
         contact="Town hall caretaker, +49 431 555 0114", client="203.0.113.7",
     )  # fmt: skip
-    return Demo(featured, heat.id, north_codes[0].token, north_codes[7].token)
+    return Demo(featured, heat.id, north_codes[0].token, north_codes[7].token, kiel.id)
 
 
 # --- the server and the browser ------------------------------------------------------------
@@ -412,6 +421,8 @@ def shoot(url: str, out: Path, chromium: str, demo: Demo) -> Camera:
         Shot("dashboard", "/"),
         Shot("codes-list", "/codes"),
         Shot("code-detail", f"/codes/{demo.paired_token}"),
+        Shot("batches-list", "/batches"),
+        Shot("batch-detail", f"/batches/{demo.batch_id}", full_page=True),
         Shot("device-overview", device),
         Shot("device-codes", f"{device}/codes"),
         Shot("device-timeline", f"{device}/timeline"),

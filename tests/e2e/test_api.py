@@ -15,27 +15,14 @@ import httpx
 import pytest
 
 from onboard.services.ports import Services
+from tests.answers import PROBLEM, problem_of
 from tests.conftest import LiveServer
 from tests.factories import Org, make_department, make_member, unique
 
-PROBLEM = "application/problem+json"
 AUDIT_COLUMNS = [
     "id", "at", "actor_kind", "actor_id", "actor_label", "action", "target_type", "target_id",
     "before", "after", "source_ip",
 ]  # fmt: skip
-
-
-def _problem(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The answer's problem details, after checking it is one (RFC 9457, SPEC P10)."""
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = answer.json()
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["type"].endswith(code)
-    assert body["title"]
-    assert body["detail"]
-    return body
 
 
 def _fields(problem: dict[str, Any]) -> set[str]:
@@ -66,7 +53,7 @@ def test_malformed_json_is_refused_with_a_problem_naming_the_body(api: httpx.Cli
         headers={"Content-Type": "application/json"},
     )
 
-    problem = _problem(answer, 422, "invalid")
+    problem = problem_of(answer, 422, "invalid")
     assert _fields(problem) == {"body"}
 
 
@@ -77,7 +64,7 @@ def test_a_body_that_is_not_utf8_is_refused_as_invalid_input(api: httpx.Client) 
         headers={"Content-Type": "application/json"},
     )
 
-    problem = _problem(answer, 422, "invalid")
+    problem = problem_of(answer, 422, "invalid")
     assert _fields(problem) == {"body"}
 
 
@@ -86,7 +73,7 @@ def test_a_field_of_the_wrong_type_is_refused_with_a_problem_naming_it(
 ) -> None:
     answer = api.post("/api/v1/members", json={"email": "x@example.com", "roles": "viewer"})
 
-    problem = _problem(answer, 422, "invalid")
+    problem = problem_of(answer, 422, "invalid")
     assert _fields(problem) == {"roles"}
     assert all(error["message"] for error in problem["errors"])
 
@@ -94,7 +81,7 @@ def test_a_field_of_the_wrong_type_is_refused_with_a_problem_naming_it(
 def test_an_unknown_field_is_refused_and_nothing_is_created(api: httpx.Client) -> None:
     answer = api.post("/api/v1/departments", json={"name": "Workshop", "colour": "red"})
 
-    problem = _problem(answer, 422, "invalid")
+    problem = problem_of(answer, 422, "invalid")
     assert _fields(problem) == {"colour"}
     assert api.get("/api/v1/departments").json()["items"] == []
 
@@ -104,16 +91,16 @@ def test_a_string_with_a_nul_character_is_refused_as_invalid_input(api: httpx.Cl
     lookup = api.get("/api/v1/departments/abc%00def")
     search = api.get("/api/v1/audit", params={"action": "member\x00"})
 
-    assert _fields(_problem(answer, 422, "invalid")) == {"name"}
-    assert _fields(_problem(lookup, 422, "invalid")) == {"department_id"}
-    assert _fields(_problem(search, 422, "invalid")) == {"action"}
+    assert _fields(problem_of(answer, 422, "invalid")) == {"name"}
+    assert _fields(problem_of(lookup, 422, "invalid")) == {"department_id"}
+    assert _fields(problem_of(search, 422, "invalid")) == {"action"}
 
 
 @pytest.mark.parametrize("cursor", ["not a cursor!", "Zm9vLWJhcg", "%%%", "x" * 201])
 def test_a_cursor_the_api_never_gave_out_is_refused(api: httpx.Client, cursor: str) -> None:
     answer = api.get("/api/v1/members", params={"cursor": cursor})
 
-    problem = _problem(answer, 422, "invalid")
+    problem = problem_of(answer, 422, "invalid")
     assert _fields(problem) == {"cursor"}
 
 
@@ -127,20 +114,20 @@ def test_a_change_refused_for_one_field_changes_no_other(
         json={"roles": ["technician"], "departments": ["NO-SUCH-DEPARTMENT"]},
     )
 
-    assert _fields(_problem(answer, 422, "invalid")) == {"departments"}
+    assert _fields(problem_of(answer, 422, "invalid")) == {"departments"}
     assert api.get(f"/api/v1/members/{member.id}").json()["roles"] == ["viewer"]
 
 
 def test_an_unknown_id_is_answered_with_not_found(api: httpx.Client) -> None:
     answer = api.get("/api/v1/customers/01ABCDEFGHJKMNPQRSTVWXYZ00")
 
-    _problem(answer, 404, "not_found")
+    problem_of(answer, 404, "not_found")
 
 
 def test_a_method_a_path_does_not_have_is_answered_with_all_it_has(api: httpx.Client) -> None:
     answer = api.put("/api/v1/departments", json={"name": "x"})
 
-    _problem(answer, 405, "method_not_allowed")
+    problem_of(answer, 405, "method_not_allowed")
     assert answer.headers["allow"] == "GET, POST"
 
 
@@ -158,7 +145,7 @@ def test_a_request_without_a_valid_token_is_refused_with_401(
     with live_server.client() as client:
         answer = client.get("/api/v1/members", headers=headers)
 
-    _problem(answer, 401, "unauthenticated")
+    problem_of(answer, 401, "unauthenticated")
     assert answer.headers["www-authenticate"] == "Bearer"
 
 
@@ -171,7 +158,7 @@ def test_a_revoked_token_stops_working_at_once(live_server: LiveServer, api: htt
 
         assert api.delete(f"/api/v1/tokens/{token['id']}").status_code == 204
 
-        _problem(script.get("/api/v1/me"), 401, "unauthenticated")
+        problem_of(script.get("/api/v1/me"), 401, "unauthenticated")
 
 
 # --- pagination --------------------------------------------------------------------------

@@ -22,10 +22,10 @@ import httpx
 import pytest
 
 from onboard.services.ports import Services
+from tests.answers import json_of, problem_of
 from tests.conftest import LiveServer
 from tests.factories import Org, make_department, make_member, token_for, unique
 
-PROBLEM = "application/problem+json"
 PIN = "4711"
 
 
@@ -46,27 +46,12 @@ def visitor(live_server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def _problem(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The answer's problem details, after checking it is one (RFC 9457, SPEC P10)."""
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = answer.json()
-    assert (body["status"], body["code"]) == (status, code)
-    return body
-
-
-def _ok(answer: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
 def _code(api: httpx.Client, **body: Any) -> dict[str, Any]:
-    return _ok(api.post("/api/v1/codes", json=body), 201)
+    return json_of(api.post("/api/v1/codes", json=body), 201)
 
 
 def _device(api: httpx.Client, **body: Any) -> dict[str, Any]:
-    return _ok(api.post("/api/v1/devices", json={"name": unique("Pump"), **body}), 201)
+    return json_of(api.post("/api/v1/devices", json={"name": unique("Pump"), **body}), 201)
 
 
 def _template(api: httpx.Client, **body: Any) -> dict[str, Any]:
@@ -75,21 +60,21 @@ def _template(api: httpx.Client, **body: Any) -> dict[str, Any]:
         {"name": "installed", "type": "date"},
         {"name": "service_key", "type": "string"},
     ]
-    return _ok(
+    return json_of(
         api.post("/api/v1/templates", json={"name": unique("Pump"), "fields": fields, **body}), 201
     )
 
 
 def _get_code(api: httpx.Client, token: str) -> dict[str, Any]:
-    return _ok(api.get(f"/api/v1/codes/{token}"))
+    return json_of(api.get(f"/api/v1/codes/{token}"))
 
 
 def _get_device(api: httpx.Client, device_id: str) -> dict[str, Any]:
-    return _ok(api.get(f"/api/v1/devices/{device_id}"))
+    return json_of(api.get(f"/api/v1/devices/{device_id}"))
 
 
 def _state(client: httpx.Client, token: str, **kwargs: Any) -> str:
-    state: str = _ok(client.get(f"/api/v1/public/codes/{token}", **kwargs))["state"]
+    state: str = json_of(client.get(f"/api/v1/public/codes/{token}", **kwargs))["state"]
     return state
 
 
@@ -109,7 +94,7 @@ def _notify(
 
 
 def _items(api: httpx.Client, url: str, **params: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = _ok(api.get(url, params={"limit": 200, **params}))["items"]
+    items: list[dict[str, Any]] = json_of(api.get(url, params={"limit": 200, **params}))["items"]
     return items
 
 
@@ -123,7 +108,9 @@ def _tokens(api: httpx.Client, **params: Any) -> set[str]:
 def test_from_a_code_a_member_pairs_an_existing_device(api: httpx.Client) -> None:
     code, device = _code(api), _device(api)
 
-    paired = _ok(api.post(f"/api/v1/codes/{code['token']}/pair", json={"device_id": device["id"]}))
+    paired = json_of(
+        api.post(f"/api/v1/codes/{code['token']}/pair", json={"device_id": device["id"]})
+    )
 
     assert paired["token"] == code["token"]
     assert paired["device_id"] == device["id"]
@@ -138,7 +125,7 @@ def test_from_a_device_a_member_pairs_an_existing_code_typed_in_lowercase(
 
     answer = api.post(f"/api/v1/devices/{device['id']}/codes", json={"code": code["token"].lower()})
 
-    paired = _ok(answer, 200)
+    paired = json_of(answer, 200)
     assert (paired["token"], paired["device_id"]) == (code["token"], device["id"])
     listed = _items(api, f"/api/v1/devices/{device['id']}/codes")
     assert [c["token"] for c in listed] == [code["token"]]
@@ -157,7 +144,9 @@ def test_from_a_code_a_member_creates_a_device_from_a_template_and_pairs_it(
         "attributes": {"power": 7.5, "installed": "2025-03-01"},
     }
 
-    paired = _ok(api.post(f"/api/v1/codes/{code['token']}/pair", json={"new_device": new_device}))
+    paired = json_of(
+        api.post(f"/api/v1/codes/{code['token']}/pair", json={"new_device": new_device})
+    )
 
     device = _get_device(api, paired["device_id"])
     assert device["name"] == "Pump 7"
@@ -177,7 +166,7 @@ def test_a_new_device_that_breaks_its_template_is_refused_and_the_code_stays_fre
 
     answer = api.post(f"/api/v1/codes/{code['token']}/pair", json={"new_device": new_device})
 
-    problem = _problem(answer, 422, "invalid_attributes")
+    problem = problem_of(answer, 422, "invalid_attributes")
     assert {e["field"] for e in problem["errors"]} == {"attributes.power"}
     assert _get_code(api, code["token"])["device_id"] is None
     assert _items(api, "/api/v1/devices") == [], "no device is left half-made"
@@ -191,7 +180,7 @@ def test_from_a_device_a_member_creates_a_new_code_paired_at_once(
 
     answer = api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True})
 
-    code = _ok(answer, 201)
+    code = json_of(answer, 201)
     assert code["device_id"] == device["id"]
     assert code["active"] is True
     assert code["departments"] == [workshop.id]
@@ -201,7 +190,7 @@ def test_from_a_device_a_member_creates_a_new_code_paired_at_once(
 
 def test_a_device_carries_several_codes(api: httpx.Client) -> None:
     device = _device(api)
-    first = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    first = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     second = _code(api)
     api.post(f"/api/v1/codes/{second['token']}/pair", json={"device_id": device["id"]})
 
@@ -214,7 +203,7 @@ def test_pairing_a_paired_code_is_refused_from_either_side_and_changes_nothing(
     api: httpx.Client,
 ) -> None:
     first, second = _device(api), _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{first['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{first['id']}/codes", json={"new": True}), 201)
     token = code["token"]
 
     from_code = api.post(f"/api/v1/codes/{token}/pair", json={"device_id": second["id"]})
@@ -222,7 +211,7 @@ def test_pairing_a_paired_code_is_refused_from_either_side_and_changes_nothing(
     with_new = api.post(f"/api/v1/codes/{token}/pair", json={"new_device": {"name": "Other"}})
 
     for answer in (from_code, from_device, with_new):
-        _problem(answer, 409, "code_already_paired")
+        problem_of(answer, 409, "code_already_paired")
     assert _get_code(api, token)["device_id"] == first["id"]
     assert _get_device(api, second["id"])["codes"] == []
     assert len(_items(api, "/api/v1/devices")) == 2, "no device was created"
@@ -231,13 +220,13 @@ def test_pairing_a_paired_code_is_refused_from_either_side_and_changes_nothing(
 def test_pairing_a_deactivated_code_is_refused_from_either_side(api: httpx.Client) -> None:
     code, device = _code(api), _device(api)
     token = code["token"]
-    assert _ok(api.patch(f"/api/v1/codes/{token}", json={"active": False}))["active"] is False
+    assert json_of(api.patch(f"/api/v1/codes/{token}", json={"active": False}))["active"] is False
 
     from_code = api.post(f"/api/v1/codes/{token}/pair", json={"device_id": device["id"]})
     from_device = api.post(f"/api/v1/devices/{device['id']}/codes", json={"code": token})
 
     for answer in (from_code, from_device):
-        _problem(answer, 409, "code_deactivated")
+        problem_of(answer, 409, "code_deactivated")
     assert _get_code(api, token)["device_id"] is None
 
 
@@ -249,8 +238,8 @@ def test_pairing_with_a_device_or_code_that_does_not_exist_is_not_found(
     no_device = api.post(f"/api/v1/codes/{code['token']}/pair", json={"device_id": "0" * 26})
     no_code = api.post(f"/api/v1/devices/{device['id']}/codes", json={"code": "ZZZZZZZZZZZZZZZZ"})
 
-    _problem(no_device, 404, "not_found")
-    _problem(no_code, 404, "not_found")
+    problem_of(no_device, 404, "not_found")
+    problem_of(no_code, 404, "not_found")
 
 
 def test_a_pairing_body_must_say_exactly_one_way(api: httpx.Client) -> None:
@@ -267,7 +256,7 @@ def test_a_pairing_body_must_say_exactly_one_way(api: httpx.Client) -> None:
     not_new = api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": False})
 
     for answer in (both, neither, both_sides, not_new):
-        _problem(answer, 422, "invalid")
+        problem_of(answer, 422, "invalid")
     assert _get_code(api, code["token"])["device_id"] is None
 
 
@@ -293,7 +282,7 @@ def test_twenty_concurrent_pairings_of_one_code_yield_exactly_one_success(
     ]
     for answer in answers:
         if answer.status_code == 409:
-            _problem(answer, 409, "code_already_paired")
+            problem_of(answer, 409, "code_already_paired")
     winner = next(a.json()["device_id"] for a in answers if a.status_code == 200)
     assert _get_code(api, code["token"])["device_id"] == winner
     paired_devices = [d for d in devices if _get_device(api, d)["codes"]]
@@ -321,12 +310,12 @@ def test_a_paired_codes_departments_follow_its_device_and_its_own_return_when_un
     assert _tokens(api, department=store.id) == set()
 
     moved = api.patch(f"/api/v1/devices/{device['id']}", json={"departments": [field.id]})
-    assert _ok(moved)["departments"] == [field.id]
+    assert json_of(moved)["departments"] == [field.id]
     assert _get_code(api, token)["departments"] == [field.id]
     assert _tokens(api, department=field.id) == {token}
     assert _tokens(api, department=workshop.id) == set()
 
-    unpaired = _ok(api.post(f"/api/v1/codes/{token}/unpair"))
+    unpaired = json_of(api.post(f"/api/v1/codes/{token}/unpair"))
     assert (unpaired["departments"], unpaired["device_id"]) == ([store.id], None)
     assert _tokens(api, department=store.id) == {token}
 
@@ -344,10 +333,10 @@ def test_a_restricted_member_sees_a_code_through_its_device_only_while_paired(
 
         api.post(f"/api/v1/codes/{token}/pair", json={"device_id": device["id"]})
 
-        _problem(of_b.get(f"/api/v1/codes/{token}"), 404, "not_found")
+        problem_of(of_b.get(f"/api/v1/codes/{token}"), 404, "not_found")
         assert token not in _tokens(of_b)
         assert token not in _tokens(of_b, department=b.id)
-        _problem(of_b.post(f"/api/v1/codes/{token}/unpair"), 404, "not_found")
+        problem_of(of_b.post(f"/api/v1/codes/{token}/unpair"), 404, "not_found")
 
         api.post(f"/api/v1/codes/{token}/unpair")
 
@@ -380,12 +369,12 @@ def test_unpairing_deletes_nothing_and_clears_the_codes_notifications_but_not_th
     api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
     assert _notify(visitor, token, "The display is dark").status_code == 201
     assert len(_items(api, f"/api/v1/codes/{token}/notifications")) == 1
 
-    unpaired = _ok(api.post(f"/api/v1/codes/{token}/unpair"))
+    unpaired = json_of(api.post(f"/api/v1/codes/{token}/unpair"))
 
     assert unpaired["device_id"] is None
     assert _get_code(api, token)["device_id"] is None
@@ -395,17 +384,17 @@ def test_unpairing_deletes_nothing_and_clears_the_codes_notifications_but_not_th
     assert [(i["kind"], i["text"]) for i in interactions] == [
         ("notification", "The display is dark")
     ]
-    _problem(api.post(f"/api/v1/codes/{token}/unpair"), 409, "code_not_paired")
+    problem_of(api.post(f"/api/v1/codes/{token}/unpair"), 409, "code_not_paired")
 
 
 def test_deleting_a_device_unpairs_its_codes_and_keeps_them(api: httpx.Client) -> None:
     device = _device(api)
-    first = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
-    second = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    first = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    second = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
 
     assert api.delete(f"/api/v1/devices/{device['id']}").status_code == 204
 
-    _problem(api.get(f"/api/v1/devices/{device['id']}"), 404, "not_found")
+    problem_of(api.get(f"/api/v1/devices/{device['id']}"), 404, "not_found")
     for code in (first, second):
         kept = _get_code(api, code["token"])
         assert (kept["device_id"], kept["active"]) == (None, True)
@@ -413,11 +402,11 @@ def test_deleting_a_device_unpairs_its_codes_and_keeps_them(api: httpx.Client) -
 
 def test_deleting_a_code_unpairs_it_and_keeps_its_device(api: httpx.Client) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
 
     assert api.delete(f"/api/v1/codes/{code['token']}").status_code == 204
 
-    _problem(api.get(f"/api/v1/codes/{code['token']}"), 404, "not_found")
+    problem_of(api.get(f"/api/v1/codes/{code['token']}"), 404, "not_found")
     kept = _get_device(api, device["id"])
     assert (kept["name"], kept["codes"]) == (device["name"], [])
 
@@ -430,7 +419,7 @@ def test_the_code_page_walks_through_every_state_in_the_order_of_its_checks(
 ) -> None:
     template = _template(api)
     secret_value = unique("secret")
-    _problem(
+    problem_of(
         visitor.post("/api/v1/public/codes/ZZZZZZZZZZZZZZZZ/pin", json={"pin": PIN}),
         404,
         "not_found",
@@ -447,11 +436,11 @@ def test_the_code_page_walks_through_every_state_in_the_order_of_its_checks(
         "attributes": {"power": 9, "service_key": secret_value},
     }
     api.post(f"/api/v1/codes/{token}/pair", json={"new_device": new_device})
-    page = _ok(visitor.get(f"/api/v1/public/codes/{token}"))
+    page = json_of(visitor.get(f"/api/v1/public/codes/{token}"))
     assert (page["state"], page["device"]) == ("pin_required", None)
 
     assert visitor.post(f"/api/v1/public/codes/{token}/pin", json={"pin": PIN}).status_code == 204
-    page = _ok(visitor.get(f"/api/v1/public/codes/{token}"))
+    page = json_of(visitor.get(f"/api/v1/public/codes/{token}"))
     assert page["state"] == "paired"
     assert page["label"] == "Boiler room"
     assert page["device"] == {
@@ -460,7 +449,7 @@ def test_the_code_page_walks_through_every_state_in_the_order_of_its_checks(
     assert secret_value not in visitor.get(f"/api/v1/public/codes/{token}").text
 
     api.patch(f"/api/v1/codes/{token}", json={"active": False})
-    page = _ok(visitor.get(f"/api/v1/public/codes/{token}"))
+    page = json_of(visitor.get(f"/api/v1/public/codes/{token}"))
     assert (page["state"], page["device"]) == ("deactivated", None)
 
 
@@ -468,7 +457,7 @@ def test_the_code_page_never_names_the_organization_nor_its_records(
     api: httpx.Client, visitor: httpx.Client, org: Org
 ) -> None:
     device = _device(api, name="Pump 3")
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
 
     answers = [
         visitor.get(f"/api/v1/public/codes/{code['token']}"),
@@ -486,7 +475,7 @@ def test_a_deactivated_code_shows_deactivated_whatever_its_pairing_and_takes_no_
     api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api)
-    paired = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    paired = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     unpaired = _code(api)
     with_pin = _code(api, pin=PIN)
     for code in (paired, unpaired, with_pin):
@@ -495,7 +484,7 @@ def test_a_deactivated_code_shows_deactivated_whatever_its_pairing_and_takes_no_
     states = [_state(visitor, code["token"]) for code in (paired, unpaired, with_pin)]
 
     assert states == ["deactivated"] * 3
-    _problem(_notify(visitor, paired["token"]), 409, "code_deactivated")
+    problem_of(_notify(visitor, paired["token"]), 409, "code_deactivated")
     api.patch(f"/api/v1/codes/{paired['token']}", json={"active": True})
     assert _state(visitor, paired["token"]) == "paired"
 
@@ -504,7 +493,7 @@ def test_five_wrong_pins_lock_the_client_out_even_for_the_right_pin(
     live_server: LiveServer, api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
     api.patch(f"/api/v1/codes/{token}", json={"pin": PIN})
     url = f"/api/v1/public/codes/{token}/pin"
@@ -512,12 +501,12 @@ def test_five_wrong_pins_lock_the_client_out_even_for_the_right_pin(
 
     wrong = [visitor.post(url, json={"pin": "0000"}) for _ in range(5)]
     for answer in wrong:
-        _problem(answer, 403, "wrong_pin")
+        problem_of(answer, 403, "wrong_pin")
     locked = visitor.post(url, json={"pin": "0000"})
     right_but_locked = visitor.post(url, json={"pin": PIN})
 
     for answer in (locked, right_but_locked):
-        _problem(answer, 429, "pin_locked")
+        problem_of(answer, 429, "pin_locked")
         assert int(answer.headers["retry-after"]) == 15 * 60
     assert "set-cookie" not in right_but_locked.headers
     assert _state(visitor, token) == "pin_required"
@@ -532,7 +521,7 @@ def test_the_right_pin_sets_a_session_cookie_and_the_page_then_shows_the_device(
     api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api, name="Pump 5")
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
     api.patch(f"/api/v1/codes/{token}", json={"pin": PIN})
 
@@ -545,7 +534,7 @@ def test_the_right_pin_sets_a_session_cookie_and_the_page_then_shows_the_device(
     assert "samesite=lax" in cookie.lower()
     assert "max-age" not in cookie.lower(), "a session cookie"
     assert "expires" not in cookie.lower(), "a session cookie"
-    page = _ok(visitor.get(f"/api/v1/public/codes/{token}"))
+    page = json_of(visitor.get(f"/api/v1/public/codes/{token}"))
     assert (page["state"], page["device"]["name"]) == ("paired", "Pump 5")
 
 
@@ -553,7 +542,7 @@ def test_a_client_without_cookies_sends_the_pin_in_a_header(
     live_server: LiveServer, api: httpx.Client
 ) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
     api.patch(f"/api/v1/codes/{token}", json={"pin": PIN})
 
@@ -565,14 +554,14 @@ def test_a_client_without_cookies_sends_the_pin_in_a_header(
 
     assert (right, wrong) == ("paired", "pin_required")
     assert sent.status_code == 201, sent.text
-    _problem(refused, 403, "wrong_pin")
+    problem_of(refused, 403, "wrong_pin")
 
 
 def test_a_new_pin_voids_the_passes_given_for_the_old_one(
     api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
     api.patch(f"/api/v1/codes/{token}", json={"pin": PIN})
     visitor.post(f"/api/v1/public/codes/{token}/pin", json={"pin": PIN})
@@ -581,18 +570,18 @@ def test_a_new_pin_voids_the_passes_given_for_the_old_one(
     api.patch(f"/api/v1/codes/{token}", json={"pin": "13579"})
 
     assert _state(visitor, token) == "pin_required"
-    cleared = _ok(api.patch(f"/api/v1/codes/{token}", json={"pin": None}))
+    cleared = json_of(api.patch(f"/api/v1/codes/{token}", json={"pin": None}))
     assert cleared["pin_protected"] is False
     assert _state(visitor, token) == "paired"
 
 
 def test_a_token_resolves_in_any_letter_case(api: httpx.Client, visitor: httpx.Client) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
 
     assert _state(visitor, token.lower()) == "paired"
-    assert _ok(visitor.get(f"/api/v1/public/codes/{token.lower()}"))["token"] == token
+    assert json_of(visitor.get(f"/api/v1/public/codes/{token.lower()}"))["token"] == token
     assert _get_code(api, token.lower())["token"] == token
     assert _notify(visitor, token.lower()).status_code == 201
     assert len(_items(api, f"/api/v1/codes/{token.lower()}/notifications")) == 1
@@ -605,12 +594,12 @@ def test_a_notification_shows_in_the_codes_history_and_the_devices_interactions(
     api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
 
     sent = _notify(visitor, token, "Water on the floor", contact="  ann@example.com ")
 
-    assert _ok(sent, 201)["message"] == "Water on the floor"
+    assert json_of(sent, 201)["message"] == "Water on the floor"
     (notification,) = _items(api, f"/api/v1/codes/{token}/notifications")
     assert notification["message"] == "Water on the floor"
     assert notification["contact"] == "ann@example.com"
@@ -626,7 +615,7 @@ def test_members_delete_notifications_one_by_one_or_all_at_once(
     api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
     token = code["token"]
     for message in ("first", "second", "third"):
         assert _notify(visitor, token, message).status_code == 201
@@ -636,7 +625,7 @@ def test_members_delete_notifications_one_by_one_or_all_at_once(
 
     assert api.delete(f"{url}/{newest['id']}").status_code == 204
     assert [n["message"] for n in _items(api, url)] == ["second", "first"]
-    _problem(api.delete(f"{url}/{newest['id']}"), 404, "not_found")
+    problem_of(api.delete(f"{url}/{newest['id']}"), 404, "not_found")
 
     assert api.delete(url).status_code == 204
     assert _items(api, url) == []
@@ -649,11 +638,11 @@ def test_a_notification_needs_a_paired_active_code(
 ) -> None:
     unpaired = _code(api)
 
-    _problem(_notify(visitor, unpaired["token"]), 409, "code_not_paired")
-    _problem(_notify(visitor, "ZZZZZZZZZZZZZZZZ"), 404, "not_found")
-    _problem(_notify(visitor, "not a token"), 404, "not_found")
-    _problem(_notify(visitor, unpaired["token"], "   "), 422, "invalid")
-    _problem(_notify(visitor, unpaired["token"], "x" * 2001), 422, "invalid")
+    problem_of(_notify(visitor, unpaired["token"]), 409, "code_not_paired")
+    problem_of(_notify(visitor, "ZZZZZZZZZZZZZZZZ"), 404, "not_found")
+    problem_of(_notify(visitor, "not a token"), 404, "not_found")
+    problem_of(_notify(visitor, unpaired["token"], "   "), 422, "invalid")
+    problem_of(_notify(visitor, unpaired["token"], "x" * 2001), 422, "invalid")
     assert _items(api, f"/api/v1/codes/{unpaired['token']}/notifications") == []
 
 
@@ -661,12 +650,12 @@ def test_a_client_sending_too_many_notifications_is_told_to_wait(
     api: httpx.Client, visitor: httpx.Client
 ) -> None:
     device = _device(api)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
 
     answers = [_notify(visitor, code["token"], f"message {n}") for n in range(11)]
 
     assert [a.status_code for a in answers[:10]] == [201] * 10
-    _problem(answers[10], 429, "notification_rate_limited")
+    problem_of(answers[10], 429, "notification_rate_limited")
     assert int(answers[10].headers["retry-after"]) > 0
     assert len(_items(api, f"/api/v1/codes/{code['token']}/notifications")) == 10
 
@@ -700,7 +689,7 @@ def test_codes_are_created_in_numbers_with_their_batch_label_and_pin(
 def test_codes_with_impossible_settings_are_refused(
     api: httpx.Client, body: dict[str, Any]
 ) -> None:
-    _problem(api.post("/api/v1/codes", json=body), 422, "invalid")
+    problem_of(api.post("/api/v1/codes", json=body), 422, "invalid")
 
     assert _items(api, "/api/v1/codes") == []
 
@@ -712,8 +701,8 @@ def test_a_code_change_applies_only_the_fields_sent(
     code = _code(api, label="Old", pin=PIN, batch="B1")
     token = code["token"]
 
-    relabelled = _ok(api.patch(f"/api/v1/codes/{token}", json={"label": "New"}))
-    moved = _ok(api.patch(f"/api/v1/codes/{token}", json={"departments": [store.id]}))
+    relabelled = json_of(api.patch(f"/api/v1/codes/{token}", json={"label": "New"}))
+    moved = json_of(api.patch(f"/api/v1/codes/{token}", json={"departments": [store.id]}))
     null_active = api.patch(f"/api/v1/codes/{token}", json={"active": None})
 
     assert (relabelled["label"], relabelled["pin_protected"], relabelled["batch"]) == (
@@ -722,7 +711,7 @@ def test_a_code_change_applies_only_the_fields_sent(
         "B1",
     )
     assert (moved["label"], moved["own_departments"]) == ("New", [store.id])
-    _problem(null_active, 422, "invalid")
+    problem_of(null_active, 422, "invalid")
     assert _get_code(api, token)["active"] is True
 
 
@@ -731,9 +720,10 @@ def test_codes_filter_by_pairing_activity_pin_batch_department_and_text(
 ) -> None:
     store = make_department(svc, org)
     device = _device(api, departments=[store.id])
-    paired = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
-    with_pin = _code(api, pin=PIN, batch="2026-W14", label="Cellar door")
+    paired = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    # The batch starts without a PIN policy; one code of it gets a PIN of its own.
     inactive = _code(api, batch="2026-W14")
+    with_pin = _code(api, pin=PIN, batch="2026-W14", label="Cellar door")
     api.patch(f"/api/v1/codes/{inactive['token']}", json={"active": False})
     plain = _code(api, departments=[store.id])
     every = {c["token"] for c in (paired, with_pin, inactive, plain)}
@@ -760,7 +750,7 @@ def test_cursor_paging_walks_every_code_once(api: httpx.Client) -> None:
 
     while True:
         params: dict[str, Any] = {"limit": 3} | ({"cursor": cursor} if cursor else {})
-        page = _ok(api.get("/api/v1/codes", params=params))
+        page = json_of(api.get("/api/v1/codes", params=params))
         seen += [c["token"] for c in page["items"]]
         pages += 1
         cursor = page["next_cursor"]
@@ -780,7 +770,7 @@ def test_devices_filter_by_pairing_department_template_customer_status_and_text(
 ) -> None:
     store = make_department(svc, org)
     template = _template(api)
-    customer = _ok(api.post("/api/v1/customers", json={"name": unique("ACME")}), 201)
+    customer = json_of(api.post("/api/v1/customers", json={"name": unique("ACME")}), 201)
     paired = _device(api, name="Boiler 1", serial="SN-A-1")
     api.post(f"/api/v1/devices/{paired['id']}/codes", json={"new": True})
     typed = _device(api, name="Pump 2", template_id=template["id"], attributes={"power": 1})
@@ -813,8 +803,8 @@ def test_a_device_change_applies_only_the_fields_sent(api: httpx.Client) -> None
     )  # fmt: skip
     url = f"/api/v1/devices/{device['id']}"
 
-    renamed = _ok(api.patch(url, json={"name": "Pump 1b"}))
-    located = _ok(api.patch(url, json={"location": {"text": "Hall B"}}))
+    renamed = json_of(api.patch(url, json={"name": "Pump 1b"}))
+    located = json_of(api.patch(url, json={"location": {"text": "Hall B"}}))
     wrong_type = api.patch(url, json={"attributes": {"power": "strong"}})
     null_name = api.patch(url, json={"name": None})
 
@@ -826,8 +816,8 @@ def test_a_device_change_applies_only_the_fields_sent(api: httpx.Client) -> None
     assert renamed["location"] == {"text": "Hall A", "latitude": 48.1, "longitude": 11.5}
     assert located["location"] == {"text": "Hall B", "latitude": None, "longitude": None}
     assert located["name"] == "Pump 1b"
-    _problem(wrong_type, 422, "invalid_attributes")
-    _problem(null_name, 422, "invalid")
+    problem_of(wrong_type, 422, "invalid_attributes")
+    problem_of(null_name, 422, "invalid")
     assert _get_device(api, device["id"])["attributes"] == {"power": 2}
 
 
@@ -836,17 +826,17 @@ def test_a_template_is_created_changed_and_deleted_only_while_unused(api: httpx.
     url = f"/api/v1/templates/{template['id']}"
     assert [f["name"] for f in template["fields"]] == ["power", "installed", "service_key"]
 
-    renamed = _ok(api.patch(url, json={"name": "Pump, large"}))
+    renamed = json_of(api.patch(url, json={"name": "Pump, large"}))
     assert (renamed["name"], renamed["fields"]) == ("Pump, large", template["fields"])
     device = _device(api, template_id=template["id"], attributes={"power": 1})
-    _problem(api.delete(url), 409, "in_use")
-    _problem(
+    problem_of(api.delete(url), 409, "in_use")
+    problem_of(
         api.post("/api/v1/templates", json={"name": "Pump, large", "fields": []}), 409, "name_taken"
     )
 
     assert api.delete(f"/api/v1/devices/{device['id']}").status_code == 204
     assert api.delete(url).status_code == 204
-    _problem(api.get(url), 404, "not_found")
+    problem_of(api.get(url), 404, "not_found")
 
 
 def test_service_records_and_interactions_are_kept_newest_first(api: httpx.Client) -> None:
@@ -854,18 +844,20 @@ def test_service_records_and_interactions_are_kept_newest_first(api: httpx.Clien
     records_url = f"/api/v1/devices/{device['id']}/service-records"
     interactions_url = f"/api/v1/devices/{device['id']}/interactions"
 
-    older = _ok(
+    older = json_of(
         api.post(records_url, json={"text": "Installed", "performed_at": "2025-01-02T10:00:00"}),
         201,
     )
-    newer = _ok(api.post(records_url, json={"text": "Filter changed"}), 201)
-    note = _ok(api.post(interactions_url, json={"kind": "note", "text": "Called the owner"}), 201)
+    newer = json_of(api.post(records_url, json={"text": "Filter changed"}), 201)
+    note = json_of(
+        api.post(interactions_url, json={"kind": "note", "text": "Called the owner"}), 201
+    )
     notification = api.post(interactions_url, json={"kind": "notification", "text": "Fake"})
 
     assert older["performed_at"].startswith("2025-01-02T10:00:00")
     assert [r["id"] for r in _items(api, records_url)] == [newer["id"], older["id"]]
     assert [i["id"] for i in _items(api, interactions_url)] == [note["id"]]
-    _problem(notification, 422, "invalid")
+    problem_of(notification, 422, "invalid")
 
 
 def test_a_technician_pairs_and_records_service_but_does_not_create_codes_or_templates(
@@ -874,7 +866,7 @@ def test_a_technician_pairs_and_records_service_but_does_not_create_codes_or_tem
     technician = make_member(svc, org, roles=["technician"])
     code = _code(api)
     with live_server.client(token_for(svc, technician)) as tech:
-        device = _ok(tech.post("/api/v1/devices", json={"name": "Pump"}), 201)
+        device = json_of(tech.post("/api/v1/devices", json={"name": "Pump"}), 201)
         paired = tech.post(f"/api/v1/codes/{code['token']}/pair", json={"device_id": device["id"]})
         record = tech.post(f"/api/v1/devices/{device['id']}/service-records", json={"text": "Ok"})
         refused = [
@@ -887,7 +879,7 @@ def test_a_technician_pairs_and_records_service_but_does_not_create_codes_or_tem
 
     assert (paired.status_code, record.status_code) == (200, 201), (paired.text, record.text)
     for answer in refused:
-        _problem(answer, 403, "permission_denied")
+        problem_of(answer, 403, "permission_denied")
 
 
 def test_a_department_filter_shows_a_restricted_member_nothing_beyond_their_departments(
@@ -895,7 +887,7 @@ def test_a_department_filter_shows_a_restricted_member_nothing_beyond_their_depa
 ) -> None:
     a, b = make_department(svc, org), make_department(svc, org)
     device_a = _device(api, departments=[a.id])
-    code_a = _ok(api.post(f"/api/v1/devices/{device_a['id']}/codes", json={"new": True}), 201)
+    code_a = json_of(api.post(f"/api/v1/devices/{device_a['id']}/codes", json={"new": True}), 201)
     loose_a = _code(api, departments=[a.id])
     member_of_b = make_member(svc, org, roles=["administrator"], departments=[b.id])
     device_b = _device(api, departments=[b.id])
@@ -916,6 +908,6 @@ def test_a_department_filter_shows_a_restricted_member_nothing_beyond_their_depa
     assert (codes, by_text, devices) == ([], [], [])
     assert [d["id"] for d in all_devices] == [device_b["id"]]
     for answer in (pair_a, take_a, new_on_a):
-        _problem(answer, 404, "not_found")
+        problem_of(answer, 404, "not_found")
     assert _get_code(api, loose_a["token"])["device_id"] is None
     assert _get_device(api, device_a["id"])["codes"] == [code_a["token"]]

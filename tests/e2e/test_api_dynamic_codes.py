@@ -19,31 +19,17 @@ from onboard.services import codes, dynamic_codes, pairing
 from onboard.services.devices import DeviceInput, create_device
 from onboard.services.ports import Services
 from tests import factories
+from tests.answers import json_of, problem_of
 from tests.conftest import LiveServer
 from tests.e2e.conftest import WebClient
 from tests.e2e.test_web_pages import visible
 from tests.factories import Org, make_member, make_org, token_for
 
-PROBLEM = "application/problem+json"
 GTIN = "09506000134352"
 
 
 def serial() -> str:
     return f"SN{secrets.token_hex(5).upper()}"
-
-
-def _ok(answer: httpx.Response, status: int = 200) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    body: dict[str, Any] = answer.json()
-    return body
-
-
-def _problem(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = answer.json()
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 def _fields(problem: dict[str, Any]) -> set[str]:
@@ -54,21 +40,21 @@ def _fields(problem: dict[str, Any]) -> set[str]:
 
 
 def test_templates_and_devices_take_show_and_change_a_gtin(api: httpx.Client) -> None:
-    template = _ok(
+    template = json_of(
         api.post("/api/v1/templates", json={"name": "Pump", "gtin": "9506000134352"}), 201
     )
     sn = serial()
     body = {"name": "Pump 1", "serial": sn, "template_id": template["id"]}
-    device = _ok(api.post("/api/v1/devices", json=body), 201)
+    device = json_of(api.post("/api/v1/devices", json=body), 201)
 
     assert template["gtin"] == GTIN
     assert device["gtin"] == GTIN, "a device made from the template gets its GTIN"
-    changed = _ok(api.patch(f"/api/v1/devices/{device['id']}", json={"gtin": "96385074"}))
+    changed = json_of(api.patch(f"/api/v1/devices/{device['id']}", json={"gtin": "96385074"}))
     assert changed["gtin"] == "00000096385074"
-    assert _ok(api.get(f"/api/v1/devices/{device['id']}"))["gtin"] == "00000096385074"
-    cleared = _ok(api.patch(f"/api/v1/templates/{template['id']}", json={"gtin": None}))
+    assert json_of(api.get(f"/api/v1/devices/{device['id']}"))["gtin"] == "00000096385074"
+    cleared = json_of(api.patch(f"/api/v1/templates/{template['id']}", json={"gtin": None}))
     assert cleared["gtin"] is None
-    assert _ok(api.get(f"/api/v1/templates/{template['id']}"))["name"] == "Pump"
+    assert json_of(api.get(f"/api/v1/templates/{template['id']}"))["name"] == "Pump"
 
 
 @pytest.mark.parametrize("wrong", ["09506000134353", "123456789", "abc", "950600013435"])
@@ -77,26 +63,26 @@ def test_a_wrong_gtin_is_invalid_with_a_field_error(api: httpx.Client, wrong: st
         ("/api/v1/templates", {"name": "Pump", "gtin": wrong}),
         ("/api/v1/devices", {"name": "Pump", "serial": "S1", "gtin": wrong}),
     ):
-        problem = _problem(api.post(url, json=body), 422, "invalid")
+        problem = problem_of(api.post(url, json=body), 422, "invalid")
         assert _fields(problem) == {"gtin"}, problem
-    assert _ok(api.get("/api/v1/devices"))["items"] == []
+    assert json_of(api.get("/api/v1/devices"))["items"] == []
 
 
 def test_a_second_template_with_a_gtin_or_device_with_gtin_and_serial_is_a_conflict(
     api: httpx.Client,
 ) -> None:
-    _ok(api.post("/api/v1/templates", json={"name": "Pump", "gtin": GTIN}), 201)
+    json_of(api.post("/api/v1/templates", json={"name": "Pump", "gtin": GTIN}), 201)
     sn = serial()
-    _ok(api.post("/api/v1/devices", json={"name": "A", "serial": sn, "gtin": GTIN}), 201)
-    other = _ok(api.post("/api/v1/devices", json={"name": "B", "serial": sn}), 201)
+    json_of(api.post("/api/v1/devices", json={"name": "A", "serial": sn, "gtin": GTIN}), 201)
+    other = json_of(api.post("/api/v1/devices", json={"name": "B", "serial": sn}), 201)
 
-    _problem(api.post("/api/v1/templates", json={"name": "Pump 2", "gtin": GTIN}), 409,
+    problem_of(api.post("/api/v1/templates", json={"name": "Pump 2", "gtin": GTIN}), 409,
              "gtin_taken")  # fmt: skip
-    _problem(api.post("/api/v1/devices", json={"name": "C", "serial": sn, "gtin": GTIN}), 409,
+    problem_of(api.post("/api/v1/devices", json={"name": "C", "serial": sn, "gtin": GTIN}), 409,
              "gtin_serial_taken")  # fmt: skip
-    _problem(api.patch(f"/api/v1/devices/{other['id']}", json={"gtin": GTIN}), 409,
+    problem_of(api.patch(f"/api/v1/devices/{other['id']}", json={"gtin": GTIN}), 409,
              "gtin_serial_taken")  # fmt: skip
-    assert len(_ok(api.get("/api/v1/devices"))["items"]) == 2
+    assert len(json_of(api.get("/api/v1/devices"))["items"]) == 2
 
 
 # --- the rules API -------------------------------------------------------------------------
@@ -106,18 +92,18 @@ def test_rules_are_created_listed_by_page_read_and_deleted(api: httpx.Client) ->
     bodies = [
         {"name": f"Rule {n}", "kind": "regex", "pattern": f"R{n}-(?P<serial>.+)"} for n in range(3)
     ]
-    made = [_ok(api.post("/api/v1/dynamic-code-rules", json=body), 201) for body in bodies]
-    gs1 = _ok(api.post("/api/v1/dynamic-code-rules",
+    made = [json_of(api.post("/api/v1/dynamic-code-rules", json=body), 201) for body in bodies]
+    gs1 = json_of(api.post("/api/v1/dynamic-code-rules",
                        json={"name": "GS1", "kind": "gs1", "pattern": "950600"}), 201)  # fmt: skip
 
-    first = _ok(api.get("/api/v1/dynamic-code-rules?limit=2"))
-    rest = _ok(api.get(f"/api/v1/dynamic-code-rules?limit=2&cursor={first['next_cursor']}"))
+    first = json_of(api.get("/api/v1/dynamic-code-rules?limit=2"))
+    rest = json_of(api.get(f"/api/v1/dynamic-code-rules?limit=2&cursor={first['next_cursor']}"))
     assert [r["id"] for r in first["items"] + rest["items"]] == [r["id"] for r in [*made, gs1]]
     assert rest["next_cursor"] is None
-    assert _ok(api.get(f"/api/v1/dynamic-code-rules/{gs1['id']}")) == gs1
+    assert json_of(api.get(f"/api/v1/dynamic-code-rules/{gs1['id']}")) == gs1
     assert (gs1["kind"], gs1["pattern"], gs1["template_id"]) == ("gs1", "950600", None)
     assert api.delete(f"/api/v1/dynamic-code-rules/{gs1['id']}").status_code == 204
-    _problem(api.get(f"/api/v1/dynamic-code-rules/{gs1['id']}"), 404, "not_found")
+    problem_of(api.get(f"/api/v1/dynamic-code-rules/{gs1['id']}"), 404, "not_found")
 
 
 @pytest.mark.parametrize(
@@ -134,23 +120,23 @@ def test_rules_are_created_listed_by_page_read_and_deleted(api: httpx.Client) ->
 def test_a_rule_that_cannot_work_is_refused_with_a_field_error(
     api: httpx.Client, body: dict[str, Any], field: str
 ) -> None:
-    problem = _problem(api.post("/api/v1/dynamic-code-rules", json=body), 422, "invalid")
+    problem = problem_of(api.post("/api/v1/dynamic-code-rules", json=body), 422, "invalid")
 
     assert field in _fields(problem), problem
-    assert _ok(api.get("/api/v1/dynamic-code-rules"))["items"] == []
+    assert json_of(api.get("/api/v1/dynamic-code-rules"))["items"] == []
 
 
 def test_rule_names_are_unique_and_technicians_do_not_manage_rules(
     api: httpx.Client, live_server: LiveServer, svc: Services, org: Org
 ) -> None:
-    _ok(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 201)
-    _problem(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 409,
+    json_of(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 201)
+    problem_of(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 409,
              "name_taken")  # fmt: skip
     technician = make_member(svc, org, roles=["technician"])
     with live_server.client(token_for(svc, technician)) as tech:
-        _problem(tech.post("/api/v1/dynamic-code-rules", json={"name": "T", "kind": "gs1"}), 403,
+        problem_of(tech.post("/api/v1/dynamic-code-rules", json={"name": "T", "kind": "gs1"}), 403,
                  "permission_denied")  # fmt: skip
-        assert len(_ok(tech.get("/api/v1/dynamic-code-rules"))["items"]) == 1
+        assert len(json_of(tech.get("/api/v1/dynamic-code-rules"))["items"]) == 1
 
 
 # --- scanning --------------------------------------------------------------------------------
@@ -159,15 +145,15 @@ def test_rule_names_are_unique_and_technicians_do_not_manage_rules(
 def test_scanning_a_new_gs1_label_creates_the_device_and_a_bound_code_then_finds_them(
     api: httpx.Client, live_server: LiveServer
 ) -> None:
-    template = _ok(api.post("/api/v1/templates", json={"name": "Pump X", "gtin": GTIN}), 201)
-    _ok(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 201)
+    template = json_of(api.post("/api/v1/templates", json={"name": "Pump X", "gtin": GTIN}), 201)
+    json_of(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 201)
     sn = serial()
     payload = f"https://id.maker.example/01/{GTIN}/21/{sn}"
 
-    looked = _ok(api.post("/api/v1/scan", json={"payload": payload}))
-    created = _ok(api.post("/api/v1/scan", json={"payload": payload, "create": True}))
-    again = _ok(api.post("/api/v1/scan", json={"payload": f"  {payload}  ", "create": True}))
-    by_elements = _ok(api.post("/api/v1/scan", json={"payload": f"(01){GTIN}(21){sn}"}))
+    looked = json_of(api.post("/api/v1/scan", json={"payload": payload}))
+    created = json_of(api.post("/api/v1/scan", json={"payload": payload, "create": True}))
+    again = json_of(api.post("/api/v1/scan", json={"payload": f"  {payload}  ", "create": True}))
+    by_elements = json_of(api.post("/api/v1/scan", json={"payload": f"(01){GTIN}(21){sn}"}))
 
     assert looked == {"result": "unknown", "code": None, "device": None, "gtin": GTIN,
                       "serial": sn}  # fmt: skip
@@ -182,16 +168,16 @@ def test_scanning_a_new_gs1_label_creates_the_device_and_a_bound_code_then_finds
         "code", code["token"], device["id"],
     )  # fmt: skip
     assert (by_elements["result"], by_elements["device"]["id"]) == ("device", device["id"])
-    assert _ok(api.get(f"/api/v1/codes/{code['token']}"))["payload"] == payload
-    assert len(_ok(api.get("/api/v1/devices"))["items"]) == 1
+    assert json_of(api.get(f"/api/v1/codes/{code['token']}"))["payload"] == payload
+    assert len(json_of(api.get("/api/v1/devices"))["items"]) == 1
 
 
 def test_scanning_our_own_sticker_answers_the_code(api: httpx.Client) -> None:
-    device = _ok(api.post("/api/v1/devices", json={"name": "Boiler"}), 201)
-    code = _ok(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
+    device = json_of(api.post("/api/v1/devices", json={"name": "Boiler"}), 201)
+    code = json_of(api.post(f"/api/v1/devices/{device['id']}/codes", json={"new": True}), 201)
 
     for payload in (code["url"], code["url"].upper(), code["token"].lower()):
-        found = _ok(api.post("/api/v1/scan", json={"payload": payload, "create": True}))
+        found = json_of(api.post("/api/v1/scan", json={"payload": payload, "create": True}))
         assert found["result"] == "code"
         assert (found["code"]["token"], found["device"]["id"]) == (code["token"], device["id"])
         assert (found["gtin"], found["serial"]) == (None, None)
@@ -199,24 +185,26 @@ def test_scanning_our_own_sticker_answers_the_code(api: httpx.Client) -> None:
 
 def test_a_payload_nothing_knows_is_unknown_and_a_bad_one_is_invalid(api: httpx.Client) -> None:
     for payload in ("hello", "https://example.com/x", f"(01){GTIN}(21)X"):
-        found = _ok(api.post("/api/v1/scan", json={"payload": payload, "create": True}))
+        found = json_of(api.post("/api/v1/scan", json={"payload": payload, "create": True}))
         assert found["result"] == "unknown"
     for body in ({"payload": ""}, {"payload": "   "}, {"payload": "x" * 501}, {}):
-        _problem(api.post("/api/v1/scan", json=body), 422, "invalid")
-    assert _ok(api.get("/api/v1/devices"))["items"] == []
+        problem_of(api.post("/api/v1/scan", json=body), 422, "invalid")
+    assert json_of(api.get("/api/v1/devices"))["items"] == []
 
 
 def test_a_viewer_may_scan_but_not_create(
     api: httpx.Client, live_server: LiveServer, svc: Services, org: Org
 ) -> None:
-    _ok(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 201)
+    json_of(api.post("/api/v1/dynamic-code-rules", json={"name": "GS1", "kind": "gs1"}), 201)
     payload = f"(01){GTIN}(21){serial()}"
     viewer = make_member(svc, org, roles=["viewer"])
     with live_server.client(token_for(svc, viewer)) as client:
-        assert _ok(client.post("/api/v1/scan", json={"payload": payload}))["result"] == "unknown"
-        _problem(client.post("/api/v1/scan", json={"payload": payload, "create": True}), 403,
+        assert (
+            json_of(client.post("/api/v1/scan", json={"payload": payload}))["result"] == "unknown"
+        )
+        problem_of(client.post("/api/v1/scan", json={"payload": payload, "create": True}), 403,
                  "permission_denied")  # fmt: skip
-    assert _ok(api.get("/api/v1/devices"))["items"] == []
+    assert json_of(api.get("/api/v1/devices"))["items"] == []
 
 
 # --- GS1 Digital Link paths on the public site -------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from playwright.sync_api import Page
 
 from onboard.services.common import member_actor
-from onboard.services.demo import DemoContent, fill_demo
+from onboard.services.demo import DEMO_BATCH, DemoContent, fill_demo
 from tests import factories
 from tests.conftest import LiveServer
 from tests.e2e.test_web_browser import sign_in
@@ -71,12 +71,18 @@ def test_every_back_office_screen_names_its_controls_and_has_one_heading(
     demo = _signed_in_with_demo_content(page, live_server, "/login", "/")
     paired, free = demo.tokens[0], demo.tokens[1]
     device = demo.device_ids[0]
+    page.goto("/batches")
+    batch = page.get_by_role("link", name=DEMO_BATCH).get_attribute("href")
+    assert batch is not None
 
     paths = [
         "/",
         "/codes",
         f"/codes/{paired}",
         f"/codes/{free}/pair",
+        "/batches",
+        "/batches/new",
+        batch,
         "/devices",
         f"/devices/new?template={demo.template_id}",
         f"/devices/{device}",

@@ -6,31 +6,13 @@ from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
-from typer.testing import CliRunner
 
 from onboard.adapters.db.migrate import alembic_config
 from onboard.bootstrap import Container
 from onboard.domain.errors import Unauthenticated
-from onboard.entrypoints.cli import app
 from onboard.services import auth, codes, devices
 from onboard.services.ports import CodeFilter, DeviceFilter, PageRequest
-from tests.conftest import Database
 from tests.factories import make_org
-
-
-@pytest.fixture
-def run(database: Database, container: Container, tmp_path: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {
-        "ONBOARD_DATABASE_URL": database.url,
-        "ONBOARD_VAR_DIR": str(tmp_path),
-        "ONBOARD_SECRET_KEY": "cli-test-key",
-    }
-
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(app, list(args), env=env)
-
-    return invoke
 
 
 def test_init_creates_an_organization_whose_one_time_password_signs_in(

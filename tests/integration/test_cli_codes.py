@@ -5,42 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from click.testing import Result
-from typer.testing import CliRunner
-
 from onboard.bootstrap import Container
 from onboard.domain.devices import Device
-from onboard.entrypoints.cli import app
 from onboard.services import codes, customers, devices, pairing, templates
 from onboard.services.devices import DeviceInput
 from onboard.services.ports import CodeFilter, DeviceFilter, PageRequest, Services
 from tests import factories
-from tests.conftest import Database
+from tests.integration.conftest import CLI_PUBLIC_URL
 
-PUBLIC_URL = "https://codes.example.com"
 HEADER = "name,serial,template,customer,location,departments,attr:pressure,attr:warranty"
-
-
-@pytest.fixture
-def run(database: Database, container: Container, tmp_path: Path):  # type: ignore[no-untyped-def]
-    runner = CliRunner()
-    env = {
-        "ONBOARD_DATABASE_URL": database.url,
-        "ONBOARD_VAR_DIR": str(tmp_path),
-        "ONBOARD_SECRET_KEY": "cli-test-key",
-        "ONBOARD_PUBLIC_URL": PUBLIC_URL,
-    }
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, list(args), env=env)
-
-    return invoke
-
-
-@pytest.fixture
-def org(container: Container) -> factories.Org:
-    return factories.make_org(container.services)
 
 
 def batch_tokens(svc: Services, org: factories.Org, batch: str) -> set[str]:
@@ -79,7 +52,7 @@ def test_codes_create_prints_a_token_and_its_url_per_code_of_the_batch(
     for line in lines:
         token, url = line.split("\t")
         printed[token] = url
-    assert all(url == f"{PUBLIC_URL}/c/{token}" for token, url in printed.items())
+    assert all(url == f"{CLI_PUBLIC_URL}/c/{token}" for token, url in printed.items())
     assert batch_tokens(container.services, org, "2025-W14") == set(printed)
     (code, *_) = codes.list_codes(
         container.services, org.actor, CodeFilter(batch="2025-W14"), PageRequest()
@@ -135,10 +108,10 @@ def test_codes_list_shows_a_table_filtered_by_batch_and_pairing(
     header, *rows = batch_a.stdout.splitlines()
     assert header.split() == ["TOKEN", "URL", "BATCH", "LABEL", "ACTIVE", "PIN", "DEVICE"]
     assert sorted(r.split()[0] for r in rows) == sorted([first.token, second.token])
-    assert f"{PUBLIC_URL}/c/{first.token}" in batch_a.stdout
+    assert f"{CLI_PUBLIC_URL}/c/{first.token}" in batch_a.stdout
     paired_rows = paired.stdout.splitlines()[1:]
     assert [r.split() for r in paired_rows] == [
-        [first.token, f"{PUBLIC_URL}/c/{first.token}", "A", "Lobby", "yes", "no", device.id]
+        [first.token, f"{CLI_PUBLIC_URL}/c/{first.token}", "A", "Lobby", "yes", "no", device.id]
     ]
     assert [r.split()[0] for r in unpaired.stdout.splitlines()[1:]] == [second.token]
     assert len(limited.stdout.splitlines()) == 2

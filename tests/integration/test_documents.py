@@ -23,10 +23,10 @@ from onboard.entrypoints import http
 from onboard.entrypoints.app import create_app
 from onboard.services import auth, codes, documents, pairing, templates
 from onboard.services.devices import DeviceInput, create_device
+from tests.answers import problem_of
 from tests.factories import PASSWORD, Org, make_department, make_member, make_org, token_for
 from tests.integration.test_isolation_matrix import _rows
 
-PROBLEM = "application/problem+json"
 PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\n"
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x01" * 32
@@ -107,14 +107,6 @@ def _docs(api: Api, device: Device) -> str:
     return f"/api/v1/devices/{device.id}/documents"
 
 
-def _problem(answer: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == PROBLEM
-    body: dict[str, Any] = answer.json()
-    assert body["code"] == code, body
-    return body
-
-
 # --- documents of a device -----------------------------------------------------------
 
 
@@ -168,7 +160,7 @@ def test_a_link_document_is_added_as_json_and_has_no_file(api: Api) -> None:
     assert link["url"] == "https://example.com/pump-7.pdf"
     assert (link["content_url"], link["content_type"], link["size"]) == (None, None, None)
     no_file = api.call("GET", f"{_docs(api, device)}/{link['id']}/content")
-    _problem(no_file, 404, "not_found")
+    problem_of(no_file, 404, "not_found")
     assert api.stored() == []
 
 
@@ -220,7 +212,7 @@ def test_bad_document_input_is_422_with_field_errors_and_stores_nothing(
 
     answer = api.call("POST", _docs(api, device), **kwargs)
 
-    body = _problem(answer, 422, "invalid")
+    body = problem_of(answer, 422, "invalid")
     assert field in {e["field"] for e in body.get("errors", [])}, body
     assert _rows(api.container.engine) == before
     assert api.stored() == []
@@ -233,7 +225,7 @@ def test_a_body_that_is_neither_a_form_nor_json_is_415(api: Api) -> None:
         "POST", _docs(api, device), content=PDF, headers={"Content-Type": "application/pdf"}
     )
 
-    _problem(answer, 415, "unsupported_media_type")
+    problem_of(answer, 415, "unsupported_media_type")
 
 
 @pytest.mark.parametrize(
@@ -254,7 +246,7 @@ def test_a_program_or_web_page_under_a_harmless_name_is_415_and_changes_nothing(
 
     answer = api.upload(_docs(api, device), data, name=name, content_type=content_type)
 
-    body = _problem(answer, 415, "unsupported_file_type")
+    body = problem_of(answer, 415, "unsupported_file_type")
     assert body["errors"] == [{"field": "file", "message": "unsupported file type"}]
     assert _rows(api.container.engine) == before
     assert api.stored() == []
@@ -282,7 +274,7 @@ def test_a_file_over_the_limit_is_413_and_changes_nothing(small_api: Api) -> Non
     photo = api.put_photo(device.id, PNG + b"x" * 5000)
 
     for answer in (too_large, far_too_large, photo):
-        body = _problem(answer, 413, "file_too_large")
+        body = problem_of(answer, 413, "file_too_large")
         assert body["errors"][0]["field"] == "file"
     assert _rows(api.container.engine) == before
     assert api.stored() == stored
@@ -342,10 +334,10 @@ def test_deleting_a_document_removes_it_and_its_file(api: Api) -> None:
 
     assert deleted.status_code == 204
     assert api.call("GET", _docs(api, device)).json()["items"] == []
-    _problem(api.call("GET", document["content_url"]), 404, "not_found")
+    problem_of(api.call("GET", document["content_url"]), 404, "not_found")
     assert api.stored() == []
     again = api.call("DELETE", f"{_docs(api, device)}/{document['id']}")
-    _problem(again, 404, "not_found")
+    problem_of(again, 404, "not_found")
 
 
 # --- the installation photo ----------------------------------------------------------
@@ -369,13 +361,13 @@ def test_the_installation_photo_is_set_replaced_read_and_removed(api: Api) -> No
     assert len(api.stored()) == 1, "the replaced photo's file is gone"
 
     refused = api.put_photo(device.id, PDF)
-    _problem(refused, 415, "unsupported_file_type")
+    problem_of(refused, 415, "unsupported_file_type")
     assert api.call("GET", photo_url).content == JPEG
 
     assert api.call("DELETE", photo_url).status_code == 204
     assert api.call("GET", f"/api/v1/devices/{device.id}").json()["photo_url"] is None
-    _problem(api.call("GET", photo_url), 404, "not_found")
-    _problem(api.call("DELETE", photo_url), 404, "not_found")
+    problem_of(api.call("GET", photo_url), 404, "not_found")
+    problem_of(api.call("DELETE", photo_url), 404, "not_found")
     assert api.stored() == []
 
 
@@ -447,11 +439,11 @@ def test_template_documents_are_managed_by_template_managers_and_read_by_all(api
     document = api.upload(base, PDF).json()
 
     refused = api.upload(base, PDF + b"2", token=technician)
-    _problem(refused, 403, "permission_denied")
+    problem_of(refused, 403, "permission_denied")
     assert api.call("GET", base, token=technician).status_code == 200
     assert api.call("GET", document["content_url"], token=technician).status_code == 200
     deleted = api.call("DELETE", f"{base}/{document['id']}", token=technician)
-    _problem(deleted, 403, "permission_denied")
+    problem_of(deleted, 403, "permission_denied")
 
 
 def test_deleting_a_template_or_a_device_deletes_the_files_no_one_else_uses(api: Api) -> None:
@@ -598,7 +590,7 @@ def test_a_member_of_another_department_sees_and_changes_none_of_it(api: Api) ->
             api.call("DELETE", f"/api/v1/devices/{device.id}/photo", token=token),
         ]
         for answer in attempts:
-            _problem(answer, 404, "not_found")
+            problem_of(answer, 404, "not_found")
             assert "Secret wiring" not in answer.text
     assert _rows(api.container.engine) == before
     assert api.stored() == stored
@@ -658,10 +650,10 @@ def test_code_users_get_the_photo_and_the_public_documents_only(api: Api) -> Non
     guide = _public(api, shown["documents"][0]["content_url"])
     assert (guide.content, guide.headers["content-type"]) == (PDF, "application/pdf")
     internal = _public(api, f"/api/v1/public/codes/{token}/documents/{sticker.internal_doc['id']}")
-    _problem(internal, 404, "not_found")
+    problem_of(internal, 404, "not_found")
     assert b"Service PIN" not in internal.content
     link = _public(api, f"/api/v1/public/codes/{token}/documents/{sticker.public_link['id']}")
-    _problem(link, 404, "not_found")
+    problem_of(link, 404, "not_found")
 
 
 def test_another_devices_document_is_not_served_under_this_code(api: Api) -> None:
@@ -671,7 +663,7 @@ def test_another_devices_document_is_not_served_under_this_code(api: Api) -> Non
         api, f"/api/v1/public/codes/{mine.code.token}/documents/{other.public_doc['id']}"
     )
 
-    _problem(answer, 404, "not_found")
+    problem_of(answer, 404, "not_found")
 
 
 def test_a_pin_protected_code_shows_no_photo_or_document_until_the_pin_is_entered(
@@ -685,7 +677,7 @@ def test_a_pin_protected_code_shows_no_photo_or_document_until_the_pin_is_entere
     page = _public(api, f"/api/v1/public/codes/{token}").json()
     assert (page["state"], page["device"]) == ("pin_required", None)
     for path in (photo, guide):
-        _problem(_public(api, path), 403, "pin_required")
+        problem_of(_public(api, path), 403, "pin_required")
     wrong = _public(api, photo, **{"X-Code-Pin": "0000"})
     assert wrong.status_code == 403
     assert wrong.content != PNG
@@ -704,15 +696,15 @@ def test_unknown_deactivated_and_unpaired_codes_serve_no_file(api: Api) -> None:
     token = sticker.code.token
     guide = f"/documents/{sticker.public_doc['id']}"
 
-    _problem(_public(api, "/api/v1/public/codes/0000000000000000/photo"), 404, "not_found")
+    problem_of(_public(api, "/api/v1/public/codes/0000000000000000/photo"), 404, "not_found")
     codes.update_code(svc, api.org.actor, token, {"active": False})
     for suffix in ("/photo", guide):
-        _problem(_public(api, f"/api/v1/public/codes/{token}{suffix}"), 404, "not_found")
+        problem_of(_public(api, f"/api/v1/public/codes/{token}{suffix}"), 404, "not_found")
     codes.update_code(svc, api.org.actor, token, {"active": True})
     assert _public(api, f"/api/v1/public/codes/{token}/photo").status_code == 200
     pairing.unpair_code(svc, api.org.actor, token)
     for suffix in ("/photo", guide):
-        _problem(_public(api, f"/api/v1/public/codes/{token}{suffix}"), 404, "not_found")
+        problem_of(_public(api, f"/api/v1/public/codes/{token}{suffix}"), 404, "not_found")
 
 
 def test_the_code_page_shows_code_users_the_photo_and_public_documents_only(api: Api) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pypdfium2
 import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
@@ -31,6 +32,7 @@ from sqlalchemy import Engine, select
 
 from onboard.adapters.db.tables import metadata
 from onboard.bootstrap import Container
+from onboard.domain.batches import Batch
 from onboard.domain.codes import Code, Notification, code_url
 from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.documents import Document
@@ -39,6 +41,7 @@ from onboard.domain.identity import Customer, CustomerUser, Department, Member
 from onboard.entrypoints.api.app import api_router
 from onboard.entrypoints.app import create_app
 from onboard.services import (
+    batches,
     codes,
     customers,
     dashboard,
@@ -51,7 +54,7 @@ from onboard.services import (
 from onboard.services import documents as documents_
 from onboard.services import templates as templates_
 from onboard.services.common import member_actor
-from onboard.services.ports import Services
+from onboard.services.ports import CodeFilter, PageRequest, Services
 from onboard.services.tokens import create_token
 from tests.factories import PASSWORD, Org, make_department, make_member, make_org, unique
 
@@ -150,6 +153,10 @@ class World:
     """An internal file document of A's device (which also has an installation photo)."""
     template_document: Document
     """A default document (a public file) of the template: organization-wide."""
+    batch: Batch
+    """A batch of two codes made by IN_A: the batch is organization-wide (like templates),
+    its codes are in department A (P5)."""
+    batch_codes: list[Code]
 
     def call(self, actor: str, method: str, path: str, body: Body | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[actor]}"}
@@ -172,7 +179,7 @@ class World:
             self.device_a.id, self.device_a.name, self.paired_a.token, self.unpaired_a.token,
             self.notification.id, self.notification.message, self.notification.interaction_id,
             self.record.id, self.record.text, self.note.id, self.note.text,
-            self.document.id, self.document.title,
+            self.document.id, self.document.title, *(c.token for c in self.batch_codes),
         }  # fmt: skip
 
     def only_b(self) -> set[str]:
@@ -191,6 +198,7 @@ class World:
             self.template.id, self.template.name, self.spare_template.id,
             self.spare_template.name, self.rule.id, self.rule.name,
             self.template_document.id, self.template_document.title,
+            self.batch.id, self.batch.number, *filter(None, [self.batch.name]),
         }  # fmt: skip
 
     def hidden_from(self, actor: str) -> set[str]:
@@ -268,6 +276,10 @@ def _world(container: Container, client: TestClient) -> World:
         svc, org.actor, template.id,
         documents_.DocumentInput(unique("Datasheet"), public=True, content=PDF + b"datasheet"),
     )  # fmt: skip
+    # Made by a member of A: the codes get A (P5), the batch is the organization's.
+    batch = batches.create_batch(
+        svc, member_actor(members[IN_A]), count=2, number=unique("Lot"), name=unique("Lot")
+    ).batch
     return World(
         svc=svc,
         engine=container.engine,
@@ -296,6 +308,10 @@ def _world(container: Container, client: TestClient) -> World:
         notification=notification,
         document=document,
         template_document=template_document,
+        batch=batch,
+        batch_codes=list(
+            codes.list_codes(svc, org.actor, CodeFilter(batch=batch.number), PageRequest()).items
+        ),
         record=record,
         note=note,
         rule=dynamic_codes.create_rule(
@@ -667,8 +683,9 @@ CASES: dict[tuple[str, str], Case] = {
         outcomes=EVERYONE,
         sees=_listing(
             lambda w: {
-                ADMIN: {w.paired_a.token, w.unpaired_a.token, w.code_b.token},
-                IN_A: {w.paired_a.token, w.unpaired_a.token},
+                ADMIN: {w.paired_a.token, w.unpaired_a.token, w.code_b.token}
+                | {c.token for c in w.batch_codes},
+                IN_A: {w.paired_a.token, w.unpaired_a.token} | {c.token for c in w.batch_codes},
                 IN_B: {w.code_b.token},
                 OUTSIDER: set(),
             }
@@ -699,6 +716,30 @@ CASES: dict[tuple[str, str], Case] = {
     ),
     ("DELETE", "/api/v1/codes/{token}/notifications/{notification_id}"): Case(
         204, path=lambda w: {"token": w.paired_a.token, "notification_id": w.notification.id}
+    ),
+    ("GET", "/api/v1/codes/{token}/label"): Case(200, path=lambda w: {"token": w.unpaired_a.token}),
+    # --- code batches (issue 5): organization-wide like templates; their codes, and so
+    # their progress and labels, follow the codes' departments (P5) ---
+    ("POST", "/api/v1/batches"): Case(
+        201, body=lambda w: {"count": 2, "departments": [w.a.id]}, outcomes=CREATE_IN_A
+    ),
+    ("GET", "/api/v1/batches"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: set() if actor == OUTSIDER else {w.batch.id, w.batch.number},
+    ),
+    ("GET", "/api/v1/batches/{batch_id}"): Case(
+        200,
+        path=lambda w: {"batch_id": w.batch.id},
+        outcomes=ORGANIZATION,
+        sees=lambda w, actor: {w.batch.id, w.batch.number},
+    ),
+    ("POST", "/api/v1/batches/{batch_id}/labels"): Case(
+        # As CSV, so that the tokens printed are plain text: B's list has none of A's.
+        200,
+        path=lambda w: {"batch_id": w.batch.id},
+        body=lambda w: {"format": "csv"},
+        outcomes=ORGANIZATION,
     ),
     # --- dynamic codes (A14): rules are organization-wide; a scan resolves in scope ---
     ("POST", "/api/v1/dynamic-code-rules"): Case(
@@ -884,6 +925,64 @@ def test_b_cannot_pair_its_codes_or_devices_with_those_of_a(world: World) -> Non
     assert _rows(world.engine) == before
 
 
+# --- code batches (issue 5) ---------------------------------------------------------------
+
+
+def test_a_batch_of_a_is_seen_by_b_with_none_of_its_codes_and_prints_none_of_them(
+    world: World,
+) -> None:
+    """P5 on batches: the batch is the organization's, its codes are A's; B sees it with
+    no codes and no progress, and a print run by B writes no label and notes nothing."""
+    url = f"/api/v1/batches/{world.batch.id}"
+    progress = {
+        actor: world.call(actor, "GET", url).json()["progress"] for actor in (ADMIN, IN_A, IN_B)
+    }
+    listed = world.call(IN_B, "GET", "/api/v1/batches").json()["items"]
+    before = _rows(world.engine)
+
+    runs = {
+        kind: world.call(IN_B, "POST", f"{url}/labels", {"format": kind})
+        for kind in ("csv", "zpl", "pdf")
+    }
+
+    assert progress[ADMIN] == progress[IN_A] == {"codes": 2, "printed": 0, "paired": 0}
+    assert progress[IN_B] == {"codes": 0, "printed": 0, "paired": 0}
+    assert [b["progress"]["codes"] for b in listed if b["id"] == world.batch.id] == [0]
+    assert all(answer.status_code == 200 for answer in runs.values())
+    assert runs["csv"].text.splitlines() == ["token,url,batch"]
+    assert "^XA" not in runs["zpl"].text
+    (page,) = pypdfium2.PdfDocument(runs["pdf"].content)
+    assert page.get_textpage().get_text_range().strip() == ""
+    assert _rows(world.engine) == before, "B's print runs noted codes of A as printed"
+
+    printed_by_a = world.call(IN_A, "POST", f"{url}/labels", {"format": "csv"})
+
+    tokens = [line.split(",")[0] for line in printed_by_a.text.splitlines()[1:]]
+    assert sorted(tokens) == sorted(c.token for c in world.batch_codes)
+    assert world.call(ADMIN, "GET", url).json()["progress"]["printed"] == 2
+    assert world.call(IN_B, "GET", url).json()["progress"]["printed"] == 0
+    assert world.call(OUTSIDER, "GET", url).status_code == 404
+    assert world.call(OUTSIDER, "POST", f"{url}/labels", {"format": "csv"}).status_code == 404
+
+
+def test_b_cannot_add_codes_to_a_batch_in_a_departments_or_label_a_codes(world: World) -> None:
+    """P5: a member of B makes batches only in B, and one code's label is only for those
+    who see the code."""
+    before = _rows(world.engine)
+
+    in_a = world.call(IN_B, "POST", "/api/v1/batches", {"count": 1, "departments": [world.a.id]})
+    label = world.call(IN_B, "GET", f"/api/v1/codes/{world.unpaired_a.token}/label")
+
+    assert in_a.status_code == 403, in_a.text
+    assert in_a.json()["code"] == "department_forbidden"
+    assert label.status_code == 404
+    assert _rows(world.engine) == before
+    own = world.call(IN_B, "POST", "/api/v1/batches", {"count": 1}).json()
+    assert world.call(IN_A, "GET", f"/api/v1/batches/{own['id']}").json()["progress"] == {
+        "codes": 0, "printed": 0, "paired": 0,
+    }  # fmt: skip
+
+
 # --- roles -------------------------------------------------------------------------------
 
 
@@ -1035,7 +1134,7 @@ def test_counts_include_only_what_the_member_may_see(world: World) -> None:
         return dashboard.dashboard_counts(world.svc, member_actor(world.members[actor]))
 
     assert counts(ADMIN) | {"audit_entries": 0} == {
-        "codes": 3, "devices": 2, "members": 5, "departments": 3, "customers": 2,
+        "codes": 5, "devices": 2, "members": 5, "departments": 3, "customers": 2,
         "audit_entries": 0,
     }  # fmt: skip
     assert (counts(IN_B)["codes"], counts(IN_B)["devices"]) == (1, 1)

@@ -20,10 +20,12 @@ from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 
 from onboard.bootstrap import Container
+from onboard.domain.codes import Code
 from onboard.entrypoints import http
 from onboard.entrypoints.app import create_app
 from onboard.entrypoints.web.routing import WebRoute
-from onboard.services import auth
+from onboard.services import auth, batches, codes
+from onboard.services.ports import CodeFilter, PageRequest
 from tests.factories import PASSWORD
 from tests.integration.test_isolation_matrix import (
     ADMIN,
@@ -106,6 +108,18 @@ def _spare_template(w: World) -> dict[str, str]:
 
 def _template_document(w: World) -> dict[str, str]:
     return {"template_id": w.template.id, "document_id": w.template_document.id}
+
+
+# A batch of department A's codes, made in the browsers fixture (issue 5).
+BATCH_OF_A = "WEB-ISOLATION-A"
+
+
+def _batch(w: World) -> dict[str, str]:
+    return {"batch_id": batches.find_batch(w.svc, w.org.actor, BATCH_OF_A).batch.id}
+
+
+def _code_label(w: World) -> dict[str, str]:
+    return {"token": w.paired_a.token, "kind": "svg"}
 
 
 PAGES: dict[tuple[str, str], Page] = {
@@ -205,6 +219,14 @@ PAGES: dict[tuple[str, str], Page] = {
     ("POST", "/templates/{template_id}/documents/{document_id}/delete"): Page(
         _template_document, {}, organization_wide=True
     ),
+    # Batches (issue 5) are organization-wide like templates; what a member sees of their
+    # codes follows the codes' departments, tried in the tests below.
+    ("GET", "/batches/{batch_id}"): Page(_batch, organization_wide=True),
+    ("POST", "/batches/{batch_id}/labels"): Page(
+        _batch, {"format": "csv", "layout": "a4-24", "error": "M"}, organization_wide=True
+    ),
+    # One code's label names the code: as closed as the code itself.
+    ("GET", "/codes/{token}/label.{kind}"): Page(_code_label),
     # The mobile app (§5)
     ("GET", "/m/devices/{device_id}"): Page(_device),
     ("GET", "/m/devices/{device_id}/pair"): Page(_device),
@@ -240,6 +262,7 @@ LISTS = [
     "/codes",
     "/devices",
     "/templates",
+    "/batches",
     "/m/devices",
     "/departments",
     "/members",
@@ -258,7 +281,7 @@ NOT_AIMED = {
     # then goes through POST /m/scan (aimed above).
     ("GET", "/m/scan"), ("POST", "/m/scan/photo"), ("POST", "/m/scan/frame"),
     ("GET", "/devices/new"), ("POST", "/devices/new"), ("GET", "/templates/new"),
-    ("POST", "/templates"),
+    ("POST", "/templates"), ("GET", "/batches/new"), ("POST", "/batches"),
     *(("GET", path) for path in LISTS),
     # Public code pages (A12) carry no tenant scope: anyone holding the sticker opens them.
     # Their staff view and pair/unpair go through the scoped use cases; crossing departments
@@ -293,6 +316,9 @@ def browsers(container: Container) -> Iterator[tuple[World, dict[str, TestClient
     app = create_app(container.settings, container=container)
     with TestClient(app) as api:
         world = _world(container, api)
+        batches.create_batch(
+            world.svc, world.org.actor, count=3, number=BATCH_OF_A, departments=[world.a.id]
+        )
         clients: dict[str, TestClient] = {}
         for actor in (ADMIN, IN_B, OUTSIDER):
             signed = auth.sign_in(
@@ -369,3 +395,47 @@ def test_lists_show_department_a_only_to_members_who_may_see_it(
                   "/members": world.member_a.email, "/audit": world.a.id}  # fmt: skip
     if path in admin_sees:
         assert admin_sees[path] in shown[ADMIN].text
+
+
+def test_a_batch_shows_and_prints_only_the_codes_a_member_may_see(
+    browsers: tuple[World, dict[str, TestClient]],
+) -> None:
+    """P5 and issue 5: a batch is the organization's, but its progress and its labels are
+    made of its codes, which follow their departments: the Administrator prints department
+    A's codes, a member of department B sees none of them and prints nothing, and another
+    organization finds no batch and no label at all."""
+    world, clients = browsers
+    batch_id = _batch(world)["batch_id"]
+    page = f"/batches/{batch_id}"
+    a_tokens = {c.token for c in _codes_of_batch(world)}
+    assert len(a_tokens) == 3
+
+    admin = clients[ADMIN].post(
+        f"{page}/labels", data={"format": "csv", http.CSRF_FIELD: _csrf(clients[ADMIN])}
+    )
+    assert admin.status_code == 200
+    assert {row.split(",")[0] for row in admin.text.splitlines()[1:]} == a_tokens
+
+    before = _rows(world.engine)
+    shown = clients[IN_B].get(page)
+    assert shown.status_code == 200
+    assert 'data-testid="batch-codes">0<' in shown.text
+    refused = clients[IN_B].post(
+        f"{page}/labels", data={"format": "csv", http.CSRF_FIELD: _csrf(clients[IN_B])}
+    )
+    assert refused.status_code == 422
+    assert "no codes you can see" in refused.text
+    assert not any(token in refused.text for token in a_tokens)
+    assert _rows(world.engine) == before, "nothing was printed"
+
+    outsider = clients[OUTSIDER]
+    assert outsider.get(page).status_code == 404
+    assert outsider.get(f"/codes/{world.paired_a.token}/label.png").status_code == 404
+    assert BATCH_OF_A not in outsider.get("/batches").text
+
+
+def _codes_of_batch(world: World) -> list[Code]:
+    found = codes.list_codes(
+        world.svc, world.org.actor, CodeFilter(batch=BATCH_OF_A), PageRequest()
+    )
+    return found.items

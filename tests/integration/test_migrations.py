@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from onboard.adapters.db.engine import build_engine
 from onboard.adapters.db.migrate import (
@@ -66,3 +67,41 @@ def test_upgrading_twice_changes_nothing(empty_engine: Engine) -> None:
     revision = current_revision(empty_engine)
     upgrade(empty_engine)
     assert current_revision(empty_engine) == revision
+
+
+def test_batches_that_codes_already_name_get_their_record_and_pin_policy(
+    empty_engine: Engine,
+) -> None:
+    """Issue 5: after 0005 every batch number in use has its batch record; a batch whose
+    codes all open with one PIN keeps it as the batch's PIN policy."""
+    upgrade(empty_engine, "0004")
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    code_rows = [
+        ("A", "hash-1"), ("A", "hash-1"), ("B", "hash-1"), ("B", None), ("C", "x"), ("C", "y"),
+        (None, None),
+    ]  # fmt: skip
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO organizations (id, name, created_at) VALUES ('O1', 'Org', :at)"),
+            {"at": now},
+        )
+        for n, (batch, pin_hash) in enumerate(code_rows):
+            conn.execute(
+                text(
+                    "INSERT INTO codes (id, organization_id, token, batch, active, pin_hash,"
+                    " created_at, updated_at) VALUES (:id, 'O1', :token, :batch, :active,"
+                    " :pin_hash, :at, :at)"
+                ),
+                {
+                    "id": f"C{n}", "token": f"TOKEN{n:011d}", "batch": batch, "active": True,
+                    "pin_hash": pin_hash, "at": now,
+                },
+            )  # fmt: skip
+
+    upgrade(empty_engine)
+
+    with empty_engine.connect() as conn:
+        found = conn.execute(
+            text("SELECT number, pin_hash FROM code_batches WHERE organization_id = 'O1'")
+        ).all()
+    assert sorted(tuple(row) for row in found) == [("A", "hash-1"), ("B", None), ("C", None)]

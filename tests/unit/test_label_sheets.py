@@ -10,12 +10,10 @@ import pypdfium2
 import pytest
 import zxingcpp
 
-from onboard.adapters.labels.sheets import STOCKS, Stock, StockName, sheet_pdf
+from onboard.adapters.labels.sheets import STOCKS, StockName, sheet_pdf
 from onboard.adapters.labels.single import Label
 from onboard.adapters.labels.symbol import ErrorCorrection
-
-DPI = 300
-QR = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+from tests.label_decoding import DPI, QR, decoded_cells
 
 
 def _batch(count: int) -> list[Label]:
@@ -23,24 +21,6 @@ def _batch(count: int) -> list[Label]:
         Label(f"https://onboard.example.com/c/7K3M9Q2R{n:05d}", f"7K3M9Q2R{n:05d}", batch="B-7")
         for n in range(count)
     ]
-
-
-def _decoded_labels(content: bytes, stock: Stock) -> list[list[str]]:
-    """What zxing-cpp reads in each label's cell, page by page, cell by cell."""
-    px = DPI / 25.4
-    found: list[list[str]] = []
-    for page in pypdfium2.PdfDocument(content):
-        image = page.render(scale=DPI / 72).to_pil().convert("L")
-        for cell in range(stock.per_page):
-            left, top = stock.position(cell)
-            box = (
-                round(left * px),
-                round(top * px),
-                round((left + stock.label_width) * px),
-                round((top + stock.label_height) * px),
-            )
-            found.append([b.text for b in zxingcpp.read_barcodes(image.crop(box), formats=QR)])
-    return found
 
 
 @pytest.mark.parametrize("name", list(StockName))
@@ -54,7 +34,7 @@ def test_every_label_of_every_layout_decodes_to_its_code_url_in_order(name: Stoc
 
     assert count == len(labels)
     assert done == [*range(stock.per_page, len(labels), stock.per_page), len(labels)]
-    decoded = _decoded_labels(out.getvalue(), stock)
+    decoded = decoded_cells(out.getvalue(), stock)
     expected = [[label.url.upper()] for label in labels]
     assert decoded[: len(labels)] == expected
     assert decoded[len(labels) :] == [[]] * (len(decoded) - len(labels)), "the rest is blank"

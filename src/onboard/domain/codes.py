@@ -9,9 +9,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from onboard.domain.errors import CodeDeactivated, CodeNotPaired, Invalid
-from onboard.domain.values import crockford32
+from onboard.domain.values import crockford_digits
 
-TOKEN_BYTES = 10  # 80 bits from a CSPRNG: 16 Crockford characters (A2 asks for >= 64)
+TOKEN_BYTES = 16  # a byte a digit: 80 bits from a CSPRNG in 16 characters (A2: >= 64)
 TOKEN_LENGTH = 16
 PIN_PATTERN = re.compile(r"^[0-9]{4,8}$")
 MAX_LABEL_LENGTH = 100
@@ -29,10 +29,10 @@ _TOKEN_PREFIX = re.compile(rf"^[0-9A-HJKMNP-TV-Z]{{{MIN_TOKEN_PREFIX},{TOKEN_LEN
 
 
 def new_token(entropy: bytes) -> str:
-    """A code token: 80 random bits in uppercase Crockford base32 (A2)."""
+    """A code token: 16 uppercase Crockford digits of 5 random bits each, 80 bits (A2)."""
     if len(entropy) != TOKEN_BYTES:
         raise ValueError(f"a token needs exactly {TOKEN_BYTES} bytes of entropy")
-    return crockford32(entropy)
+    return crockford_digits(entropy)
 
 
 def normalize_token(raw: str) -> str | None:
@@ -108,6 +108,7 @@ class Code:
     created_at: datetime
     updated_at: datetime
     payload: str | None = None  # A14: the scanned payload a dynamic code is bound to
+    printed_at: datetime | None = None  # its label's first batch print run (issue 5)
 
     @property
     def pin_protected(self) -> bool:

@@ -100,6 +100,12 @@ class EmailTaken(Conflict):
     code = "email_taken"
 
 
+class BatchNumberTaken(Conflict):
+    """Another batch of the organization has this number."""
+
+    code = "batch_number_taken"
+
+
 class LastAdministrator(Conflict):
     """The organization would be left without an unrestricted Administrator."""
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import Change, Target
+from onboard.domain.batches import Batch
 from onboard.domain.codes import (
     TOKEN_BYTES,
     Code,
@@ -73,13 +74,15 @@ def new_codes(
     pin_hash: str | None = None,
     device_id: str | None = None,
 ) -> list[Code]:
-    """Codes in memory, each with a fresh 80-bit token (A2)."""
+    """Codes in memory, each with a fresh 80-bit token (A2); the randomness of all of them
+    is read at once."""
     now = svc.clock.now()
+    entropy = svc.entropy(TOKEN_BYTES * count)
     return [
         Code(
             id=svc.ids.new(),
             organization_id=organization_id,
-            token=new_token(svc.entropy(TOKEN_BYTES)),
+            token=new_token(entropy[start : start + TOKEN_BYTES]),
             label=label,
             batch=batch,
             active=True,
@@ -89,7 +92,7 @@ def new_codes(
             created_at=now,
             updated_at=now,
         )
-        for _ in range(count)
+        for start in range(0, TOKEN_BYTES * count, TOKEN_BYTES)
     ]
 
 
@@ -139,6 +142,17 @@ def create_codes(
     pin_hash = svc.passwords.hash(check_pin(pin)) if pin is not None else None
     with svc.uow() as uow:
         own = resolve_departments(uow, scope, departments) or frozenset()
+        known = batch and uow.batches.get_by_number(scope.organization_id, batch)
+        if known:
+            # Codes joining a batch follow its PIN policy unless given a PIN of their own.
+            pin_hash = pin_hash or known.pin_hash
+        elif batch is not None:
+            # Codes made in a batch that has no record yet start it: every batch number in
+            # use has its page (issue 5).
+            batch_record = Batch(
+                svc.ids.new(), scope.organization_id, batch, None, pin_hash, svc.clock.now()
+            )
+            uow.batches.add(batch_record)
         codes = new_codes(
             svc, actor, count=count, organization_id=scope.organization_id, departments=own,
             batch=batch, label=label, pin_hash=pin_hash,

@@ -10,6 +10,7 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from onboard.domain.access import Actor, Scope
 from onboard.domain.audit import AuditEntry, Change
+from onboard.domain.batches import Batch, Progress
 from onboard.domain.clock import Clock
 from onboard.domain.codes import Code, Notification
 from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
@@ -70,6 +71,7 @@ class CodeFilter:
     paired: bool | None = None
     active: bool | None = None
     pin: bool | None = None
+    printed: bool | None = None
     department: str | None = None
     batch: str | None = None
     device_id: str | None = None
@@ -268,6 +270,22 @@ class CodeRepository(Protocol):
         ...
 
     def list_page(self, scope: Scope, filters: CodeFilter, page: PageRequest) -> Page[Code]: ...
+    def tokens_page(
+        self, scope: Scope, filters: CodeFilter, page: PageRequest
+    ) -> Page[tuple[str, str]]:
+        """(id, token) of the matching codes, oldest first."""
+        ...
+
+    def tally(self, scope: Scope, batches: Sequence[str]) -> dict[str, Progress]:
+        """How many of the scope's codes each batch has, printed and paired."""
+        ...
+
+    def mark_printed(
+        self, scope: Scope, filters: CodeFilter, after: str | None, through: str, at: datetime
+    ) -> int:
+        """First printing of the matching codes with ids in (``after``, ``through``]."""
+        ...
+
     def count(self, scope: Scope) -> int: ...
     def of_device(self, device_id: str) -> list[Code]: ...
     def of_devices(self, device_ids: Sequence[str]) -> dict[str, list[Code]]: ...
@@ -283,6 +301,14 @@ class CodeRepository(Protocol):
 
     def update(self, code: Code) -> None: ...
     def delete(self, code_id: str) -> None: ...
+
+
+class BatchRepository(Protocol):
+    def add(self, batch: Batch) -> None: ...
+    def get(self, scope: Scope, batch_id: str) -> Batch | None: ...
+    def get_by_number(self, organization_id: str, number: str) -> Batch | None: ...
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Batch]: ...
+    def count(self, organization_id: str) -> int: ...
 
 
 class InteractionRepository(Protocol):
@@ -398,6 +424,7 @@ class UnitOfWork(Protocol):
     templates: TemplateRepository
     devices: DeviceRepository
     codes: CodeRepository
+    batches: BatchRepository
     interactions: InteractionRepository
     notifications: NotificationRepository
     service_records: ServiceRecordRepository

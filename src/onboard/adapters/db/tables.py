@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -312,13 +313,46 @@ codes = Table(
     Column("device_id", ID, ForeignKey("devices.id", ondelete="SET NULL")),
     # A14: a dynamic code is bound to the scanned payload it was created from.
     Column("payload", String(500)),
+    # When the code's label first went out in a batch print run (issue 5's progress).
+    Column("printed_at", UtcDateTime()),
     _created_at(),
     Column("updated_at", UtcDateTime(), nullable=False),
     Index(None, "organization_id", "id"),
-    Index(None, "organization_id", "payload", unique=True),
-    Index(None, "device_id"),
+    # Partial: most codes have no payload and every new one has no device, so a batch of a
+    # million adds no entries here (issue 5). "payload = ?" and "device_id = ?" imply the
+    # condition, so lookups (and the foreign key's SET NULL) still use these indexes.
+    Index(
+        None,
+        "organization_id",
+        "payload",
+        unique=True,
+        postgresql_where=text("payload IS NOT NULL"),
+        sqlite_where=text("payload IS NOT NULL"),
+    ),
+    Index(
+        None,
+        "device_id",
+        postgresql_where=text("device_id IS NOT NULL"),
+        sqlite_where=text("device_id IS NOT NULL"),
+    ),
     Index(None, "organization_id", "batch", "id"),
     Index(None, "organization_id", "active", "id"),
+)
+
+# Numbered runs of codes; a code names its batch by number in codes.batch (issue 5).
+code_batches = Table(
+    "code_batches",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("number", String(100), nullable=False),
+    Column("name", String(200)),
+    Column("pin_hash", String(255)),
+    _created_at(),
+    UniqueConstraint("organization_id", "number"),
+    Index(None, "organization_id", "id"),
 )
 
 code_departments = Table(
@@ -329,18 +363,16 @@ code_departments = Table(
 )
 
 # A8 kept as rows: a paired code's departments are its device's, an unpaired code's its
-# own. Maintained at pair, unpair and department changes, so that department-scoped
-# lists of a million codes read one index instead of evaluating A8 per row (A16).
+# own. Maintained at pair, unpair, department changes and deletions, so that
+# department-scoped lists of a million codes read one index instead of evaluating A8 per
+# row (A16). Derived rows, written only by repositories/effective.py and SqlCodes from
+# codes, code_departments and device_departments: no foreign keys, whose per-row checks
+# took a third of the time of making a batch of a million codes (issue 5).
 code_effective_departments = Table(
     "code_effective_departments",
     metadata,
-    Column("code_id", ID, ForeignKey("codes.id", ondelete="CASCADE"), primary_key=True),
-    Column(
-        "department_id",
-        ID,
-        ForeignKey("departments.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    Column("code_id", ID, primary_key=True),
+    Column("department_id", ID, primary_key=True),
     Index(None, "department_id", "code_id"),
 )
 
@@ -441,14 +473,16 @@ dynamic_code_rules = Table(
 )
 
 
-def _trigram(table: Table, column: str) -> None:
+def _trigram(table: Table, column: str, *, present_only: bool = False) -> None:
     """A trigram index for ILIKE '%text%' search on PostgreSQL (A16 at a million rows);
-    SQLite, the embedded default, scans."""
+    SQLite, the embedded default, scans. ``present_only`` leaves rows without the text out
+    (ILIKE never matches NULL): codes' labels, which a batch of a million often lacks."""
     Index(
         f"ix_{table.name}_{column}_trgm",
         table.c[column],
         postgresql_using="gin",
         postgresql_ops={column: "gin_trgm_ops"},
+        postgresql_where=table.c[column].is_not(None) if present_only else None,
     ).ddl_if(dialect="postgresql")
 
 
@@ -456,10 +490,10 @@ for _table, _column in (
     (devices, "name"),
     (devices, "serial"),
     (devices, "location_text"),
-    (codes, "label"),
     (codes, "batch"),
 ):
     _trigram(_table, _column)
+_trigram(codes, "label", present_only=True)
 
 # The start of a token typed from a sticker (LIKE 'ABCD%', A16): a b-tree with pattern ops
 # serves a prefix whatever the database's collation. PostgreSQL only, as above.
@@ -478,7 +512,7 @@ DEPARTMENT_LINKS: dict[str, tuple[Table, str]] = {
 }
 
 # Seen by every member of the organization, whatever their departments.
-ORGANIZATION_WIDE = frozenset({"templates", "dynamic_code_rules"})
+ORGANIZATION_WIDE = frozenset({"templates", "dynamic_code_rules", "code_batches"})
 
 # Links that keep a department in use (it cannot be deleted while any exists).
 DEPARTMENT_USES: tuple[Table, ...] = (

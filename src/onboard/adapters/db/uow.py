@@ -41,6 +41,7 @@ class SqlUnitOfWork:
     templates: ports.TemplateRepository
     devices: ports.DeviceRepository
     codes: ports.CodeRepository
+    batches: ports.BatchRepository
     interactions: ports.InteractionRepository
     notifications: ports.NotificationRepository
     service_records: ports.ServiceRecordRepository
@@ -76,6 +77,7 @@ class SqlUnitOfWork:
         self.templates = r.SqlTemplates(conn)
         self.devices = r.SqlDevices(conn)
         self.codes = r.SqlCodes(conn)
+        self.batches = r.SqlBatches(conn)
         self.interactions = r.SqlInteractions(conn)
         self.notifications = r.SqlNotifications(conn)
         self.service_records = r.SqlServiceRecords(conn)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from fpdf import FPDF
@@ -18,6 +19,7 @@ MM_PER_PT = 25.4 / 72
 MARGIN_MM = 1.5
 GAP_MM = 2.0
 LINE_GAP = 1.35  # line height as a multiple of the font size
+INSTRUCTION = "Scan for service and information"
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class Label:
     token: str
     batch: str | None = None
     organization: str | None = None
-    instruction: str | None = "Scan for service and information"
+    instruction: str | None = INSTRUCTION
 
 
 @dataclass(frozen=True)
@@ -77,11 +79,12 @@ def _printable(text: str) -> str:
 SMALLEST_PT = 4.0  # below this a printed line is no longer legible
 
 
-def _fitted(
-    measure: FPDF, text: str, *, mono: bool, largest: float, width: float
-) -> tuple[str, float]:
+@lru_cache(maxsize=1024)
+def _fitted(text: str, *, mono: bool, largest: float, width: float) -> tuple[str, float]:
     """``text`` at the largest font size up to ``largest`` at which it fits ``width`` mm;
-    what does not fit even at the smallest size is cut short with "..."."""
+    what does not fit even at the smallest size is cut short with "...". Remembered: the
+    batch, organization and instruction lines are the same on every label of a run."""
+    measure = _measure()
     measure.set_font("Courier" if mono else "Helvetica", "B" if mono else "", largest)
     wide = measure.get_string_width(text)
     if wide <= width:
@@ -107,7 +110,6 @@ def layout(
     side = min(height, width) - 2 * MARGIN_MM
     text_x = MARGIN_MM + side + GAP_MM
     text_width = width - text_x - MARGIN_MM
-    measure = _measure()
     wanted = [(_printable(label.token), True, 9.0)]
     for extra in (
         f"Batch {label.batch}" if label.batch else None,
@@ -119,7 +121,7 @@ def layout(
     lines: list[Line] = []
     y = MARGIN_MM + 1.0
     for text, mono, largest in wanted:
-        text, size = _fitted(measure, text, mono=mono, largest=largest, width=text_width)
+        text, size = _fitted(text, mono=mono, largest=largest, width=text_width)
         y += size * MM_PER_PT * (LINE_GAP if lines else 1.0)
         lines.append(Line(text, text_x, y, size, mono))
     return Layout(width, height, symbol, MARGIN_MM, (height - side) / 2, side, tuple(lines))

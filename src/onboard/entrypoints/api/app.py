@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from onboard.entrypoints.api import (
     audit,
+    batches,
     codes,
     customers,
     departments,
@@ -43,7 +44,7 @@ def api_router() -> APIRouter:
     # far the most requested (A12, §7), come first.
     for module in (
         public, me, departments, members, tokens, customers, audit, templates, imports, devices,
-        codes, dynamic_rules,
+        codes, batches, dynamic_rules,
     ):  # fmt: skip
         router.include_router(module.router)
     return router

@@ -8,6 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
+from onboard.adapters.labels.sheets import StockName
+from onboard.adapters.labels.single import INSTRUCTION
+from onboard.adapters.labels.symbol import ErrorCorrection
 from onboard.domain.access import Actor
 from onboard.domain.codes import Code
 from onboard.entrypoints.api import presenters as present
@@ -15,7 +18,15 @@ from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
 from onboard.entrypoints.api.devices import device_input
 from onboard.entrypoints.api.schemas import NO_NUL
-from onboard.services import codes, pairing
+from onboard.entrypoints.labels import (
+    MAX_INSTRUCTION,
+    MEDIA_TYPES,
+    CodeFormat,
+    LabelOptions,
+    clean_instruction,
+    code_label,
+)
+from onboard.services import batches, codes, pairing
 from onboard.services.ports import CodeFilter, Services
 
 router = APIRouter(prefix="/codes", tags=["codes"])
@@ -30,6 +41,17 @@ Token = Annotated[
     ),
 ]
 TextFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)]
+_BINARY = {"type": "string", "format": "binary"}
+LABEL_FILE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The code's label, the size of one label of the chosen stock",
+        "content": {
+            MEDIA_TYPES["svg"]: {"schema": {"type": "string"}},
+            MEDIA_TYPES["png"]: {"schema": _BINARY},
+            MEDIA_TYPES["pdf"]: {"schema": _BINARY},
+        },
+    }
+}
 
 
 def answers(svc: Services, actor: Actor, found: Sequence[Code]) -> list[s.CodePublic]:
@@ -73,6 +95,9 @@ def list_(
     paired: bool | None = None,
     active: bool | None = None,
     pin: Annotated[bool | None, Query(description="true: only PIN-protected codes")] = None,
+    printed: Annotated[
+        bool | None, Query(description="true: only codes whose label was printed (issue 5)")
+    ] = None,
     department: Annotated[
         str | None,
         Query(min_length=1, max_length=64, pattern=NO_NUL, description="Effective (A8)"),
@@ -82,8 +107,9 @@ def list_(
 ) -> s.PageOf[s.CodePublic]:
     """A16: filters combine; ``q`` searches token, label and batch."""
     filters = CodeFilter(
-        paired=paired, active=active, pin=pin, department=department, batch=batch, q=q
-    )
+        paired=paired, active=active, pin=pin, printed=printed, department=department,
+        batch=batch, q=q,
+    )  # fmt: skip
     page = codes.list_codes(svc, actor, filters, paging)
     return s.PageOf(items=answers(svc, actor, page.items), next_cursor=next_cursor(page))
 
@@ -91,6 +117,47 @@ def list_(
 @router.get("/{token}", response_model=s.CodePublic)
 def get(token: Token, svc: Svc, actor: CurrentActor) -> s.CodePublic:
     return answer(svc, actor, codes.get_code(svc, actor, token))
+
+
+@router.get("/{token}/label", response_class=Response, responses=LABEL_FILE)
+def label(
+    token: Token,
+    svc: Svc,
+    actor: CurrentActor,
+    format: CodeFormat = CodeFormat.SVG,
+    layout: Annotated[StockName, Query(description="Its size: one label of this stock")] = (
+        StockName.A4_24
+    ),
+    error: Annotated[ErrorCorrection, Query(description="The QR's error correction")] = (
+        ErrorCorrection.M
+    ),
+    organization: Annotated[bool, Query(description="Print the organization's name")] = True,
+    instruction: Annotated[
+        str,
+        Query(
+            max_length=MAX_INSTRUCTION,
+            pattern=NO_NUL,
+            description="The line under the QR; empty for none",
+        ),
+    ] = INSTRUCTION,
+) -> Response:
+    """One code's label, to print or reprint it on its own (issue 5): its QR holds the
+    uppercase URL (A2), with the token, batch and organization beside it."""
+    text = batches.code_label(svc, actor, token)
+    options = LabelOptions(
+        layout=layout,
+        error=error,
+        organization=organization,
+        instruction=clean_instruction(instruction),
+    )
+    return Response(
+        code_label(text, format, options),
+        media_type=MEDIA_TYPES[format.value],
+        headers={
+            "Content-Disposition": f'inline; filename="label-{text.token}.{format.value}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.patch("/{token}", response_model=s.CodePublic)

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from onboard.entrypoints.web import (
     audit,
     auth,
+    batches,
     codepage,
     codes,
     customers,
@@ -38,6 +39,7 @@ def mount_web(app: FastAPI) -> None:
         auth,
         dashboard,
         codes,
+        batches,
         devices,
         device_templates,
         departments,

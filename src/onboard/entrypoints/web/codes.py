@@ -30,7 +30,8 @@ from onboard.entrypoints.web.pairing import (
 from onboard.entrypoints.web.rendering import FormErrors, form_errors, redirect, render
 from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import MemberActor, Svc
-from onboard.services import codes, devices, pairing
+from onboard.services import batches, codes, devices, pairing
+from onboard.services.batches import BatchView
 from onboard.services.ports import CodeFilter, DeviceFilter, Page, PageRequest, Services
 
 router = web_router()
@@ -99,6 +100,7 @@ def _list_page(
         paired=_tri_state(shown["paired"]),
         active=_tri_state(shown["active"]),
         pin=_tri_state(shown["pin"]),
+        printed=_tri_state(shown["printed"]),
         department=shown["department"] or None,
         batch=shown["batch"] or None,
         q=shown["q"] or None,
@@ -137,6 +139,7 @@ def list_(
     paired: Filter = "",
     active: Filter = "",
     pin: Filter = "",
+    printed: Filter = "",
     department: Filter = "",
     batch: Filter = "",
     q: Filter = "",
@@ -147,13 +150,14 @@ def list_(
         "paired": paired.strip() if _tri_state(paired) is not None else "",
         "active": active.strip() if _tri_state(active) is not None else "",
         "pin": pin.strip() if _tri_state(pin) is not None else "",
+        "printed": printed.strip() if _tri_state(printed) is not None else "",
         "department": department.strip(),
         "batch": batch.strip(),
     }
     return _list_page(request, svc, actor, paging, shown=shown)
 
 
-_NO_FILTERS = {"q": "", "paired": "", "active": "", "pin": "", "department": "", "batch": ""}
+_NO_FILTERS = dict.fromkeys(("q", "paired", "active", "pin", "printed", "department", "batch"), "")
 
 
 @router.post("/codes")
@@ -192,6 +196,16 @@ def create(
 # --- one code ---------------------------------------------------------------------------
 
 
+def _batch_of(svc: Services, actor: Actor, code: Code) -> BatchView | None:
+    """The code's batch, to link to its page; None when it has none or no record of it."""
+    if code.batch is None:
+        return None
+    try:
+        return batches.find_batch(svc, actor, code.batch)
+    except NotFound:
+        return None
+
+
 def _detail(
     request: Request,
     svc: Services,
@@ -216,6 +230,7 @@ def _detail(
             **_permissions(actor),
             "code": code,
             "device": paired_device(svc, actor, code),
+            "batch": _batch_of(svc, actor, code),
             "url": url,
             # Uppercase: the QR encodes it in alphanumeric mode, a smaller symbol (A2). The
             # SVG is segno's, of our own URL and token: nothing a user typed.

@@ -25,6 +25,7 @@ class Area:
 AREAS: tuple[Area, ...] = (
     Area("dashboard", "Dashboard", "/"),
     Area("codes", "Codes", "/codes"),
+    Area("batches", "Batches", "/batches"),
     Area("devices", "Devices", "/devices"),
     Area("templates", "Templates", "/templates"),
     Area("customers", "Customers", "/customers"),

@@ -1,6 +1,7 @@
 """Repositories: load and store domain records; every scoped read applies visible() (P5)."""
 
 from onboard.adapters.db.repositories.audit import SqlAudit
+from onboard.adapters.db.repositories.batches import SqlBatches
 from onboard.adapters.db.repositories.codes import SqlCodes, SqlNotifications
 from onboard.adapters.db.repositories.devices import (
     SqlDevices,
@@ -24,6 +25,7 @@ from onboard.adapters.db.repositories.limits import SqlRateLimits
 
 __all__ = [
     "SqlAudit",
+    "SqlBatches",
     "SqlCodes",
     "SqlCustomerUsers",
     "SqlCustomers",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 
 from onboard.services.ports import Page, PageRequest
 
@@ -41,6 +42,29 @@ def paginate(
     rows = rows[: page.limit]
     items = to_record(rows)
     return Page(items, rows[-1].id if more and rows else None)
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows of plain values (text, numbers, booleans, times) in this transaction:
+    PostgreSQL's COPY, which takes a million rows in seconds where INSERT statements take a
+    minute; an executemany elsewhere. Every row has the keys of the first."""
+    if not rows:
+        return
+    if conn.dialect.name != "postgresql":
+        conn.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    columns = ", ".join(f'"{name}"' for name in names)
+    statement = f'COPY "{table.name}" ({columns}) FROM STDIN'
+    raw: Any = conn.connection.dbapi_connection
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in names])
+    except conn.dialect.loaded_dbapi.IntegrityError as exc:
+        # As SQLAlchemy reports a clash for its own statements: the unit of work turns it
+        # into the domain's Conflict.
+        raise IntegrityError(statement, None, exc) from exc
 
 
 def count(conn: Connection, table: Table, where: ColumnElement[bool]) -> int:

@@ -12,9 +12,11 @@ from sqlalchemy import (
     Connection,
     Row,
     Select,
+    and_,
     bindparam,
     delete,
     exists,
+    func,
     insert,
     or_,
     select,
@@ -22,16 +24,15 @@ from sqlalchemy import (
 )
 
 from onboard.adapters.db import tables as t
-from onboard.adapters.db.repositories.base import Linked, count, paginate
+from onboard.adapters.db.repositories.base import Linked, bulk_insert, count, paginate
 from onboard.adapters.db.repositories.devices import device_of, fields_of, like_pattern
 from onboard.adapters.db.repositories.effective import hold_device, refresh
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
+from onboard.domain.batches import Progress
 from onboard.domain.codes import TOKEN_LENGTH, Code, Notification, normalize_token_prefix
 from onboard.domain.devices import Device, Template
 from onboard.services.ports import CodeFilter, Page, PageRequest
-
-_INSERT_CHUNK = 1000
 
 
 class SqlCodes:
@@ -55,6 +56,7 @@ class SqlCodes:
                 created_at=r.created_at,
                 updated_at=r.updated_at,
                 payload=r.payload,
+                printed_at=r.printed_at,
             )
             for r in rows
         ]
@@ -64,34 +66,42 @@ class SqlCodes:
         return next(iter(self._records(rows)), None)
 
     def add_many(self, codes: Sequence[Code]) -> None:
-        """Insert in chunks of executemany, not one statement a code."""
-        for start in range(0, len(codes), _INSERT_CHUNK):
-            chunk = codes[start : start + _INSERT_CHUNK]
-            self.conn.execute(
-                insert(t.codes),
-                [
-                    {
-                        "id": c.id,
-                        "organization_id": c.organization_id,
-                        "token": c.token,
-                        "label": c.label,
-                        "batch": c.batch,
-                        "active": c.active,
-                        "pin_hash": c.pin_hash,
-                        "device_id": c.device_id,
-                        "created_at": c.created_at,
-                        "updated_at": c.updated_at,
-                        "payload": c.payload,
-                    }
-                    for c in chunk
-                ],
-            )
-            links = [
-                {"code_id": c.id, "department_id": d} for c in chunk for d in sorted(c.departments)
-            ]
-            if links:
-                self.conn.execute(insert(t.code_departments), links)
-            refresh(self.conn, t.codes.c.id.in_([c.id for c in chunk]), new=True)
+        """Insert in bulk (COPY on PostgreSQL), not one statement a code. A new unpaired
+        code's effective departments are its own (A8): written as they are, without the
+        join refresh() makes for paired ones."""
+        bulk_insert(
+            self.conn,
+            t.codes,
+            [
+                {
+                    "id": c.id,
+                    "organization_id": c.organization_id,
+                    "token": c.token,
+                    "label": c.label,
+                    "batch": c.batch,
+                    "active": c.active,
+                    "pin_hash": c.pin_hash,
+                    "device_id": c.device_id,
+                    "created_at": c.created_at,
+                    "updated_at": c.updated_at,
+                    "payload": c.payload,
+                }
+                for c in codes
+            ],
+        )
+        links = [
+            {"code_id": c.id, "department_id": d} for c in codes for d in sorted(c.departments)
+        ]
+        bulk_insert(self.conn, t.code_departments, links)
+        unpaired = {c.id for c in codes if c.device_id is None}
+        bulk_insert(
+            self.conn,
+            t.code_effective_departments,
+            [link for link in links if link["code_id"] in unpaired],
+        )
+        paired = [c.id for c in codes if c.device_id is not None]
+        if paired:
+            refresh(self.conn, t.codes.c.id.in_(paired), new=True)
 
     def get(self, scope: Scope, token: str) -> Code | None:
         return self._one(visible(scope, t.codes), t.codes.c.token == token)
@@ -123,40 +133,42 @@ class SqlCodes:
         return code, device, template
 
     def list_page(self, scope: Scope, filters: CodeFilter, page: PageRequest) -> Page[Code]:
+        query = select(t.codes).where(_filtered(scope, filters))
+        return paginate(self.conn, query, t.codes.c.id, page, self._records)
+
+    def tokens_page(
+        self, scope: Scope, filters: CodeFilter, page: PageRequest
+    ) -> Page[tuple[str, str]]:
+        """Ids and tokens only, oldest first: what a print run needs of a million codes."""
         c = t.codes.c
-        query = select(t.codes).where(visible(scope, t.codes))
-        if filters.paired is not None:
-            query = query.where(
-                c.device_id.is_not(None) if filters.paired else c.device_id.is_(None)
-            )
-        if filters.active is not None:
-            query = query.where(c.active.is_(filters.active))
-        if filters.pin is not None:
-            query = query.where(c.pin_hash.is_not(None) if filters.pin else c.pin_hash.is_(None))
-        if filters.batch:
-            query = query.where(c.batch == filters.batch)
-        if filters.device_id:
-            query = query.where(c.device_id == filters.device_id)
-        if filters.department:
-            query = query.where(_in_department(filters.department))
-        if filters.q:
-            # A token (as typed or scanned) by its start, at least MIN_TOKEN_PREFIX
-            # characters, on a b-tree: the whole token by the unique index, a prefix by the
-            # pattern index (PostgreSQL); label and batch by substring (trigram indexes).
-            pattern = like_pattern(filters.q)
-            matches: list[ColumnElement[bool]] = [
-                c.label.ilike(pattern, escape="\\"),
-                c.batch.ilike(pattern, escape="\\"),
-            ]
-            start = normalize_token_prefix(filters.q)
-            if start is not None:
-                # A token start holds only Crockford characters: nothing to escape in LIKE.
-                by_token = (
-                    c.token == start if len(start) == TOKEN_LENGTH else c.token.like(start + "%")
-                )
-                matches.insert(0, by_token)
-            query = query.where(or_(*matches))
-        return paginate(self.conn, query, c.id, page, self._records)
+        query = select(c.id, c.token).where(_filtered(scope, filters))
+        return paginate(self.conn, query, c.id, page, lambda rows: [(r.id, r.token) for r in rows])
+
+    def tally(self, scope: Scope, batches: Sequence[str]) -> dict[str, Progress]:
+        """The scope's codes of each batch, printed and paired, in one pass."""
+        c = t.codes.c
+        query = (
+            select(c.batch, func.count(), func.count(c.printed_at), func.count(c.device_id))
+            .where(visible(scope, t.codes), c.batch.in_(list(batches)))
+            .group_by(c.batch)
+        )
+        found = {
+            batch: Progress(int(codes), int(printed), int(paired))
+            for batch, codes, printed, paired in self.conn.execute(query)
+        }
+        return {batch: found.get(batch, Progress()) for batch in batches}
+
+    def mark_printed(
+        self, scope: Scope, filters: CodeFilter, after: str | None, through: str, at: datetime
+    ) -> int:
+        """Note ``at`` as the first printing of the matching codes with ids after ``after``
+        up to ``through``; codes printed before keep their first time."""
+        c = t.codes.c
+        where = [_filtered(scope, filters), c.id <= through, c.printed_at.is_(None)]
+        if after is not None:
+            where.append(c.id > after)
+        result = self.conn.execute(update(t.codes).where(*where).values(printed_at=at))
+        return int(result.rowcount)
 
     def count(self, scope: Scope) -> int:
         return count(self.conn, t.codes, visible(scope, t.codes))
@@ -237,6 +249,8 @@ class SqlCodes:
 
     def delete(self, code_id: str) -> None:
         self.conn.execute(delete(t.codes).where(t.codes.c.id == code_id))
+        effective = t.code_effective_departments
+        self.conn.execute(delete(effective).where(effective.c.code_id == code_id))
 
 
 @cache
@@ -258,6 +272,47 @@ def _resolution() -> Select[Any]:
         )
         .where(codes.c.token == bindparam("token"))
     )
+
+
+def _filtered(scope: Scope, filters: CodeFilter) -> ColumnElement[bool]:
+    """The codes of the scope (P5) that pass the filters (A16), as one condition."""
+    c = t.codes.c
+    where: list[ColumnElement[bool]] = [visible(scope, t.codes)]
+    if filters.paired is not None:
+        where.append(c.device_id.is_not(None) if filters.paired else c.device_id.is_(None))
+    if filters.active is not None:
+        where.append(c.active.is_(filters.active))
+    if filters.pin is not None:
+        where.append(c.pin_hash.is_not(None) if filters.pin else c.pin_hash.is_(None))
+    if filters.printed is not None:
+        where.append(c.printed_at.is_not(None) if filters.printed else c.printed_at.is_(None))
+    if filters.batch:
+        where.append(c.batch == filters.batch)
+    if filters.device_id:
+        where.append(c.device_id == filters.device_id)
+    if filters.department:
+        where.append(_in_department(filters.department))
+    if filters.q:
+        where.append(_matching(filters.q))
+    return and_(*where)
+
+
+def _matching(q: str) -> ColumnElement[bool]:
+    """A token (as typed or scanned) by its start, at least MIN_TOKEN_PREFIX characters, on
+    a b-tree: the whole token by the unique index, a prefix by the pattern index
+    (PostgreSQL); label and batch by substring (trigram indexes)."""
+    c = t.codes.c
+    pattern = like_pattern(q)
+    matches: list[ColumnElement[bool]] = [
+        c.label.ilike(pattern, escape="\\"),
+        c.batch.ilike(pattern, escape="\\"),
+    ]
+    start = normalize_token_prefix(q)
+    if start is not None:
+        # A token start holds only Crockford characters: nothing to escape in LIKE.
+        by_token = c.token == start if len(start) == TOKEN_LENGTH else c.token.like(start + "%")
+        matches.insert(0, by_token)
+    return or_(*matches)
 
 
 def _in_department(department: str) -> ColumnElement[bool]:
