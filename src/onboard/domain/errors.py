@@ -191,3 +191,35 @@ class GtinSerialTaken(Conflict):
     """Another device of the organization has this GTIN and serial (SPEC A14)."""
 
     code = "gtin_serial_taken"
+
+
+class Gone(DomainError):
+    """What was asked for existed but can no longer be used (HTTP 410)."""
+
+    code = "gone"
+    title = "No longer usable"
+
+
+class NoFreeLicense(Conflict):
+    """Every license of the product is taken; more licenses are needed (SPEC B7)."""
+
+    code = "no_free_license"
+    title = "No free license"
+
+
+class PairingCodeExpired(Gone):
+    """The pairing code's validity has ended (SPEC B7)."""
+
+    code = "pairing_code_expired"
+
+
+class PairingCodeUsed(Gone):
+    """The pairing code has no uses left (SPEC B4, B7)."""
+
+    code = "pairing_code_used"
+
+
+class PairingCodeRevoked(Gone):
+    """The pairing code was revoked (SPEC B3, B7)."""
+
+    code = "pairing_code_revoked"

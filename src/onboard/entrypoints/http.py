@@ -16,6 +16,7 @@ from onboard.domain.errors import (
     DomainError,
     FileTooLarge,
     Forbidden,
+    Gone,
     Invalid,
     NotFound,
     RateLimited,
@@ -41,6 +42,7 @@ STATUS_BY_KIND: tuple[tuple[type[DomainError], int], ...] = (
     (Forbidden, 403),
     (Conflict, 409),
     (RateLimited, 429),
+    (Gone, 410),
     (FileTooLarge, 413),
     (UnsupportedFileType, 415),
 )
