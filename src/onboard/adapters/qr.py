@@ -1,27 +1,26 @@
-"""QR codes in and out: draw a code's URL as SVG (segno) and read codes from a photo or a
-camera frame (zxing-cpp), for the pages that show a sticker and the mobile scanner."""
+"""QR codes in and out: draw a code's URL as SVG and read codes from a photo or a camera
+frame, both with zxing-cpp, for the pages that show a sticker and the mobile scanner."""
 
 from __future__ import annotations
 
 import io
 import warnings
 
-import segno
 import zxingcpp
 from PIL import Image, UnidentifiedImageError
+
+from onboard.adapters.labels.symbol import ErrorCorrection, code_symbol, symbol_svg
 
 # A phone camera frame is a few megapixels at most; a larger picture is scaled down first
 # (decoding time grows with the area, and a QR fills much of a frame held up to it).
 MAX_DECODE_SIDE = 1600
 
 
-def qr_svg(text: str, *, error: str = "m", scale: int = 4, title: str | None = None) -> str:
-    """``text`` as an inline SVG QR code with its 4-module quiet zone. An uppercase URL is
-    encoded in alphanumeric mode by segno, the smallest version that fits (A2)."""
-    qr = segno.make_qr(text, error=error)
-    buffer = io.BytesIO()
-    qr.save(buffer, kind="svg", scale=scale, border=4, xmldecl=False, svgns=True, title=title)
-    return buffer.getvalue().decode()
+def qr_svg(url: str, *, scale: int = 4, title: str | None = None) -> str:
+    """A code's (or pairing code's) URL as an inline SVG QR code with its 4-module quiet
+    zone: the same symbol its printed label carries, the uppercase URL in alphanumeric
+    mode at the smallest version, error correction M (A2)."""
+    return symbol_svg(code_symbol(url, ErrorCorrection.M), scale=scale, title=title)
 
 
 def read_qr_codes(content: bytes) -> list[str]:

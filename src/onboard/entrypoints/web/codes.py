@@ -233,7 +233,7 @@ def _detail(
             "batch": _batch_of(svc, actor, code),
             "url": url,
             # Uppercase: the QR encodes it in alphanumeric mode, a smaller symbol (A2). The
-            # SVG is segno's, of our own URL and token: nothing a user typed.
+            # SVG drawn by adapters/qr of our own URL and token: nothing a user typed.
             "qr": Markup(qr_svg(url.upper(), scale=5, title=f"QR code of {code.token}")),  # noqa: S704
             "effective": codes.effective_departments_of(svc, code),
             "notifications": codes.list_notifications(svc, actor, code.token, paging),
