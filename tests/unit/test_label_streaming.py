@@ -52,3 +52,34 @@ def test_a_reader_that_goes_away_stops_the_writer_before_it_finishes() -> None:
 
     assert stopped.wait(5)
     assert not finished.is_set()
+
+
+def test_completion_is_heard_only_after_the_reader_took_every_chunk() -> None:
+    completed: list[int] = []
+    taken: list[bytes] = []
+
+    def produce(out: BinaryIO) -> None:
+        for n in range(50):
+            out.write(b"%03d" % n)
+
+    for chunk in streamed(produce, on_complete=lambda: completed.append(len(taken)), chunk_size=8):
+        assert completed == [], "not before the last chunk was taken"
+        taken.append(chunk)
+
+    assert completed == [len(taken)]
+    assert b"".join(taken) == b"".join(b"%03d" % n for n in range(50))
+
+
+def test_a_download_cut_short_is_never_complete() -> None:
+    completed: list[bool] = []
+
+    def produce(out: BinaryIO) -> None:
+        for _ in range(1000):
+            out.write(b"y" * 100)
+
+    stream = streamed(produce, on_complete=lambda: completed.append(True), chunk_size=100)
+    next(stream)
+    next(stream)
+    stream.close()
+
+    assert completed == []

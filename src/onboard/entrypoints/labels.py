@@ -23,7 +23,8 @@ from onboard.adapters.labels.single import (
 )
 from onboard.adapters.labels.symbol import ErrorCorrection
 from onboard.adapters.labels.zpl import labels_zpl
-from onboard.services.batches import LabelText, PrintRun
+from onboard.services.batches import LabelText, PrintRun, finish_print
+from onboard.services.ports import Services
 
 MAX_INSTRUCTION = 80
 
@@ -139,6 +140,17 @@ def write_run(
     return run.printed
 
 
+def download_run(
+    svc: Services, run: PrintRun, kind: BatchFormat, options: LabelOptions
+) -> Iterator[bytes]:
+    """A print run as the body of an HTTP download: drawn while it is sent, and noted as
+    printed only once the whole file has gone out."""
+    return streamed(
+        lambda out: write_run(run, kind, options, out),
+        on_complete=lambda: finish_print(svc, run, output=f"{kind.value} {options.layout.value}"),
+    )
+
+
 class _Stopped(Exception):
     """The client went away: the writer stops where it is."""
 
@@ -177,12 +189,17 @@ class _Pipe:
 
 
 def streamed(
-    produce: Callable[[BinaryIO], None], *, chunk_size: int = 64 * 1024, depth: int = 16
+    produce: Callable[[BinaryIO], object],
+    *,
+    on_complete: Callable[[], object] | None = None,
+    chunk_size: int = 64 * 1024,
+    depth: int = 16,
 ) -> Iterator[bytes]:
     """The bytes ``produce`` writes to its file, as an iterator an HTTP response can send
     while they are being made. ``produce`` runs in a thread of its own; if the client goes
     away (the iterator is closed), the next write stops it. An error in ``produce`` is
-    raised here."""
+    raised here. ``on_complete`` runs once every chunk has been taken by the response
+    (the server has sent all but its own buffer), never for a download cut short."""
     chunks: queue.Queue[bytes | BaseException | None] = queue.Queue(maxsize=depth)
     pipe = _Pipe(chunks, chunk_size)
 
@@ -205,6 +222,8 @@ def streamed(
         while True:
             item = chunks.get()
             if item is None:
+                if on_complete is not None:
+                    on_complete()
                 return
             if isinstance(item, BaseException):
                 raise item

@@ -4,7 +4,7 @@ PDF on label stock, ZPL or CSV, streamed (SPEC A1, A2, A11, P5, issue 5)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, BinaryIO
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
@@ -23,8 +23,7 @@ from onboard.entrypoints.labels import (
     LabelOptions,
     batch_filename,
     clean_instruction,
-    streamed,
-    write_run,
+    download_run,
 )
 from onboard.services import batches
 
@@ -150,13 +149,9 @@ def labels(
     # Started here, so that a batch not found or not allowed is an ordinary error answer.
     run = batches.start_print(svc, actor, batch_id, unprinted_only=body.unprinted_only)
 
-    def produce(out: BinaryIO) -> None:
-        write_run(run, kind, options, out)
-        batches.finish_print(svc, run, output=f"{kind.value} {options.layout.value}")
-
     filename = batch_filename(run.view.batch.number, kind, options)
     return StreamingResponse(
-        streamed(produce),
+        download_run(svc, run, kind, options),
         media_type=MEDIA_TYPES[kind.value],
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

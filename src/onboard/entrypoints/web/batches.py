@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, BinaryIO, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Form, Request, Response
 from fastapi.responses import StreamingResponse
@@ -29,8 +29,7 @@ from onboard.entrypoints.labels import (
     batch_filename,
     clean_instruction,
     code_label,
-    streamed,
-    write_run,
+    download_run,
 )
 from onboard.entrypoints.web.departments import all_departments
 from onboard.entrypoints.web.forms import Choices, CsrfField, Cursor, Text, with_query
@@ -332,12 +331,8 @@ def print_labels(
     except Invalid as refused:
         return _detail(request, actor, view, form=form, errors=form_errors(refused), status=422)
 
-    def produce(out: BinaryIO) -> None:
-        write_run(run, kind, options, out)
-        batches.finish_print(svc, run, output=f"{kind.value} {options.layout.value}")
-
     filename = batch_filename(view.batch.number, kind, options)
-    return _download(streamed(produce), kind.value, filename)
+    return _download(download_run(svc, run, kind, options), kind.value, filename)
 
 
 @router.get("/codes/{token}/label.{kind}")
