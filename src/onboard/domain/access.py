@@ -30,6 +30,8 @@ class Permission(StrEnum):
     PAIR = "pair"
     RECORD_SERVICE = "record_service"
     MANAGE_NOTIFICATIONS = "manage_notifications"
+    MANAGE_LICENSING = "manage_licensing"  # products, configurations, pairing codes (B3, B8)
+    GRANT_LICENSES = "grant_licenses"  # B2: Administrators, standing in for a purchase
 
 
 _FIELD_WORK = frozenset(
@@ -47,6 +49,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.MANAGE_CODES,
         Permission.DELETE_DEVICES,
         Permission.MANAGE_NOTIFICATIONS,
+        Permission.MANAGE_LICENSING,
     },
     Role.IOT_MANAGER: frozenset({Permission.READ}),
     Role.TECHNICIAN: _FIELD_WORK,

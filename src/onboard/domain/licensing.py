@@ -58,15 +58,15 @@ class Product:
 
 @dataclass(frozen=True)
 class License:
-    """One license serves one device (B1, B2). ``reserved_for`` is the single-use pairing
-    code that holds it while that code is valid (B4)."""
+    """One license serves one device (B1, B2). A single-use pairing code made for it
+    reserves it until the code expires (B4): reusable codes do not take it meanwhile."""
 
     id: str
     organization_id: str
     product_id: str
     device_id: str | None
     expires_at: datetime | None
-    reserved_for: str | None
+    reserved_until: datetime | None
     created_at: datetime
 
     @property
@@ -114,6 +114,24 @@ class Configuration:
     body: dict[str, Any]
     etag: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class ClientDevice:
+    """A device running a product's client (B5): its twin (None once removed, B9), its
+    hardware identity, configuration and what it reported."""
+
+    id: str
+    organization_id: str
+    product_id: str
+    device_id: str | None
+    hardware_id: str
+    configuration_id: str | None
+    model: str | None
+    os: str | None
+    app_version: str | None
+    paired_at: datetime
+    last_checkin_at: datetime | None = None
 
 
 def new_pairing_code(entropy: bytes) -> str:

@@ -25,6 +25,14 @@ from onboard.domain.identity import (
     Organization,
     Person,
 )
+from onboard.domain.licensing import (
+    ClientDevice,
+    Configuration,
+    License,
+    LicenseStatus,
+    PairingCode,
+    Product,
+)
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -311,6 +319,67 @@ class BatchRepository(Protocol):
     def count(self, organization_id: str) -> int: ...
 
 
+class ProductRepository(Protocol):
+    def add(self, product: Product) -> None: ...
+    def get(self, scope: Scope, product_id: str) -> Product | None: ...
+    def get_by_name(self, organization_id: str, name: str) -> Product | None: ...
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Product]: ...
+
+
+class LicenseRepository(Protocol):
+    def add_many(self, licenses: Sequence[License]) -> None: ...
+    def get(self, scope: Scope, license_id: str) -> License | None: ...
+    def list_page(
+        self, scope: Scope, product_id: str | None, status: LicenseStatus | None, page: PageRequest
+    ) -> Page[License]: ...
+    def take_free(self, product_id: str, device_id: str, now: datetime) -> str | None:
+        """Give the device a free, unexpired, unreserved license of the product, atomically
+        (B6); its id, or None when there is none."""
+        ...
+
+    def take(self, license_id: str, device_id: str, now: datetime) -> bool:
+        """Give the device this license if it is still free and unexpired (B4)."""
+        ...
+
+    def reserve(self, license_id: str, until: datetime, now: datetime) -> bool:
+        """Hold a free license for a single-use code until ``until`` (B4)."""
+        ...
+
+    def of_device(self, device_id: str) -> License | None: ...
+
+
+class PairingCodeRepository(Protocol):
+    def add(self, code: PairingCode, digest: str) -> None: ...
+    def get(self, scope: Scope, code_id: str) -> PairingCode | None: ...
+    def by_digest(self, digest: str) -> PairingCode | None: ...
+    def list_page(
+        self, scope: Scope, product_id: str | None, page: PageRequest
+    ) -> Page[PairingCode]: ...
+    def use(self, code_id: str, now: datetime) -> bool:
+        """Count one use if the code is unrevoked, unexpired and has uses left, atomically."""
+        ...
+
+    def revoke(self, code_id: str, at: datetime) -> None: ...
+
+
+class ConfigurationRepository(Protocol):
+    def add(self, configuration: Configuration) -> None: ...
+    def get(self, scope: Scope, configuration_id: str) -> Configuration | None: ...
+    def newest(self, product_id: str) -> Configuration | None: ...
+    def list_page(
+        self, scope: Scope, product_id: str | None, page: PageRequest
+    ) -> Page[Configuration]: ...
+
+
+class ClientDeviceRepository(Protocol):
+    def add(self, device: ClientDevice, credential_digest: str) -> None: ...
+    def by_hardware(
+        self, organization_id: str, product_id: str, hardware_id: str
+    ) -> ClientDevice | None: ...
+    def replace_credential(self, client_id: str, credential_digest: str) -> None: ...
+    def delete(self, client_id: str) -> None: ...
+
+
 class InteractionRepository(Protocol):
     def add(self, interaction: Interaction) -> None: ...
     def list_page(self, device_id: str, page: PageRequest) -> Page[Interaction]: ...
@@ -425,6 +494,11 @@ class UnitOfWork(Protocol):
     devices: DeviceRepository
     codes: CodeRepository
     batches: BatchRepository
+    products: ProductRepository
+    licenses: LicenseRepository
+    pairing_codes: PairingCodeRepository
+    configurations: ConfigurationRepository
+    client_devices: ClientDeviceRepository
     interactions: InteractionRepository
     notifications: NotificationRepository
     service_records: ServiceRecordRepository

@@ -473,6 +473,120 @@ dynamic_code_rules = Table(
 )
 
 
+# --- Part B: licensed client devices ----------------------------------------------------
+
+# A client application that runs on devices (B1); organization-wide, like templates.
+products = Table(
+    "products",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("name", String(200), nullable=False),
+    _created_at(),
+    UniqueConstraint("organization_id", "name"),
+    Index(None, "organization_id", "id"),
+)
+
+# One license serves one device (B1, B2). Removing the device frees it (B9). While a
+# single-use pairing code for it is valid, it is reserved until then (B4).
+licenses = Table(
+    "licenses",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("product_id", ID, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="SET NULL")),
+    Column("expires_at", UtcDateTime()),
+    Column("reserved_until", UtcDateTime()),
+    _created_at(),
+    Index(None, "organization_id", "product_id", "id"),
+    # The free licenses of a product, in order: where a pairing looks for one (B5).
+    Index(
+        "ix_licenses_free",
+        "product_id",
+        "id",
+        postgresql_where=text("device_id IS NULL"),
+        sqlite_where=text("device_id IS NULL"),
+    ),
+    Index(
+        None,
+        "device_id",
+        unique=True,
+        postgresql_where=text("device_id IS NOT NULL"),
+        sqlite_where=text("device_id IS NOT NULL"),
+    ),
+)
+
+# Reusable (B3) and single-use (B4) pairing codes; only the code's digest is kept.
+pairing_codes = Table(
+    "pairing_codes",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("product_id", ID, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("digest", String(64), nullable=False, unique=True),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("max_uses", Integer),
+    Column("uses", Integer, nullable=False),
+    Column("revoked_at", UtcDateTime()),
+    Column("license_id", ID, ForeignKey("licenses.id", ondelete="CASCADE")),
+    _created_at(),
+    Index(None, "organization_id", "product_id", "id"),
+)
+
+# Named JSON documents per product, immutable once made (B8).
+configurations = Table(
+    "configurations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("product_id", ID, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("etag", String(64), nullable=False),
+    _created_at(),
+    Index(None, "organization_id", "product_id", "id"),
+)
+
+# A device running a product's client: its hardware identity, license, configuration and
+# credential (B5). It outlives its twin: a removed device (device_id NULL) still answers
+# its next check-in with "no longer paired" (B9).
+client_devices = Table(
+    "client_devices",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("product_id", ID, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="SET NULL")),
+    Column("hardware_id", String(200), nullable=False),
+    Column("configuration_id", ID, ForeignKey("configurations.id", ondelete="SET NULL")),
+    Column("credential_digest", String(64), nullable=False, unique=True),
+    Column("model", String(100)),
+    Column("os", String(100)),
+    Column("app_version", String(100)),
+    Column("paired_at", UtcDateTime(), nullable=False),
+    Column("last_checkin_at", UtcDateTime()),
+    UniqueConstraint("organization_id", "product_id", "hardware_id"),
+    Index(
+        None,
+        "device_id",
+        postgresql_where=text("device_id IS NOT NULL"),
+        sqlite_where=text("device_id IS NOT NULL"),
+    ),
+)
+
+
 def _trigram(table: Table, column: str, *, present_only: bool = False) -> None:
     """A trigram index for ILIKE '%text%' search on PostgreSQL (A16 at a million rows);
     SQLite, the embedded default, scans. ``present_only`` leaves rows without the text out
@@ -512,7 +626,17 @@ DEPARTMENT_LINKS: dict[str, tuple[Table, str]] = {
 }
 
 # Seen by every member of the organization, whatever their departments.
-ORGANIZATION_WIDE = frozenset({"templates", "dynamic_code_rules", "code_batches"})
+ORGANIZATION_WIDE = frozenset(
+    {
+        "templates",
+        "dynamic_code_rules",
+        "code_batches",
+        "products",
+        "licenses",
+        "pairing_codes",
+        "configurations",
+    }
+)
 
 # Links that keep a department in use (it cannot be deleted while any exists).
 DEPARTMENT_USES: tuple[Table, ...] = (

@@ -42,6 +42,11 @@ class SqlUnitOfWork:
     devices: ports.DeviceRepository
     codes: ports.CodeRepository
     batches: ports.BatchRepository
+    products: ports.ProductRepository
+    licenses: ports.LicenseRepository
+    pairing_codes: ports.PairingCodeRepository
+    configurations: ports.ConfigurationRepository
+    client_devices: ports.ClientDeviceRepository
     interactions: ports.InteractionRepository
     notifications: ports.NotificationRepository
     service_records: ports.ServiceRecordRepository
@@ -78,6 +83,11 @@ class SqlUnitOfWork:
         self.devices = r.SqlDevices(conn)
         self.codes = r.SqlCodes(conn)
         self.batches = r.SqlBatches(conn)
+        self.products = r.SqlProducts(conn)
+        self.licenses = r.SqlLicenses(conn)
+        self.pairing_codes = r.SqlPairingCodes(conn)
+        self.configurations = r.SqlConfigurations(conn)
+        self.client_devices = r.SqlClientDevices(conn)
         self.interactions = r.SqlInteractions(conn)
         self.notifications = r.SqlNotifications(conn)
         self.service_records = r.SqlServiceRecords(conn)

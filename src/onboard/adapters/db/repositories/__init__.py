@@ -21,12 +21,21 @@ from onboard.adapters.db.repositories.identity import (
     SqlSessions,
     SqlTokens,
 )
+from onboard.adapters.db.repositories.licensing import (
+    SqlClientDevices,
+    SqlConfigurations,
+    SqlLicenses,
+    SqlPairingCodes,
+    SqlProducts,
+)
 from onboard.adapters.db.repositories.limits import SqlRateLimits
 
 __all__ = [
     "SqlAudit",
     "SqlBatches",
+    "SqlClientDevices",
     "SqlCodes",
+    "SqlConfigurations",
     "SqlCustomerUsers",
     "SqlCustomers",
     "SqlDepartments",
@@ -34,10 +43,13 @@ __all__ = [
     "SqlDocuments",
     "SqlDynamicRules",
     "SqlInteractions",
+    "SqlLicenses",
     "SqlMembers",
     "SqlNotifications",
     "SqlOrganizations",
+    "SqlPairingCodes",
     "SqlPersons",
+    "SqlProducts",
     "SqlRateLimits",
     "SqlServiceRecords",
     "SqlSessions",

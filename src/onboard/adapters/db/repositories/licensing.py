@@ -1,0 +1,356 @@
+"""Licensed client devices (SPEC Part B): products, licenses, pairing codes, configurations
+and client devices. Taking a license and using a code are single atomic statements, so
+concurrent pairings can neither share a license nor overuse a code (B6)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, Row, delete, insert, or_, select, update
+
+from onboard.adapters.db import tables as t
+from onboard.adapters.db.repositories.base import bulk_insert, paginate
+from onboard.adapters.db.scoping import visible
+from onboard.domain.access import Scope
+from onboard.domain.licensing import (
+    ClientDevice,
+    Configuration,
+    License,
+    LicenseStatus,
+    PairingCode,
+    PairingCodeKind,
+    Product,
+)
+from onboard.services.ports import Page, PageRequest
+
+
+class SqlProducts:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _records(rows: Sequence[Row[Any]]) -> list[Product]:
+        return [Product(r.id, r.organization_id, r.name, r.created_at) for r in rows]
+
+    def _one(self, *where: ColumnElement[bool]) -> Product | None:
+        return next(
+            iter(self._records(self.conn.execute(select(t.products).where(*where)).all())), None
+        )
+
+    def add(self, product: Product) -> None:
+        self.conn.execute(
+            insert(t.products).values(
+                id=product.id,
+                organization_id=product.organization_id,
+                name=product.name,
+                created_at=product.created_at,
+            )
+        )
+
+    def get(self, scope: Scope, product_id: str) -> Product | None:
+        return self._one(visible(scope, t.products), t.products.c.id == product_id)
+
+    def get_by_name(self, organization_id: str, name: str) -> Product | None:
+        p = t.products.c
+        return self._one(p.organization_id == organization_id, p.name == name)
+
+    def list_page(self, scope: Scope, page: PageRequest) -> Page[Product]:
+        query = select(t.products).where(visible(scope, t.products))
+        return paginate(self.conn, query, t.products.c.id, page, self._records)
+
+
+def _usable(now: datetime) -> list[ColumnElement[bool]]:
+    """A license a pairing may take: free and not expired."""
+    c = t.licenses.c
+    return [c.device_id.is_(None), or_(c.expires_at.is_(None), c.expires_at > now)]
+
+
+class SqlLicenses:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _records(rows: Sequence[Row[Any]]) -> list[License]:
+        return [
+            License(
+                r.id,
+                r.organization_id,
+                r.product_id,
+                r.device_id,
+                r.expires_at,
+                r.reserved_until,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def add_many(self, licenses: Sequence[License]) -> None:
+        bulk_insert(
+            self.conn,
+            t.licenses,
+            [
+                {
+                    "id": x.id,
+                    "organization_id": x.organization_id,
+                    "product_id": x.product_id,
+                    "device_id": x.device_id,
+                    "expires_at": x.expires_at,
+                    "reserved_until": x.reserved_until,
+                    "created_at": x.created_at,
+                }
+                for x in licenses
+            ],
+        )
+
+    def get(self, scope: Scope, license_id: str) -> License | None:
+        rows = self.conn.execute(
+            select(t.licenses).where(visible(scope, t.licenses), t.licenses.c.id == license_id)
+        ).all()
+        return next(iter(self._records(rows)), None)
+
+    def list_page(
+        self, scope: Scope, product_id: str | None, status: LicenseStatus | None, page: PageRequest
+    ) -> Page[License]:
+        c = t.licenses.c
+        query = select(t.licenses).where(visible(scope, t.licenses))
+        if product_id is not None:
+            query = query.where(c.product_id == product_id)
+        if status is not None:
+            free = status is LicenseStatus.FREE
+            query = query.where(c.device_id.is_(None) if free else c.device_id.is_not(None))
+        return paginate(self.conn, query, c.id, page, self._records)
+
+    def take_free(self, product_id: str, device_id: str, now: datetime) -> str | None:
+        c = t.licenses.c
+        # The oldest usable license nobody else is taking: a concurrent pairing skips the row
+        # another holds instead of waiting for it (PostgreSQL; SQLite runs one writer).
+        candidate = (
+            select(c.id)
+            .where(
+                c.product_id == product_id,
+                *_usable(now),
+                or_(c.reserved_until.is_(None), c.reserved_until <= now),
+            )
+            .order_by(c.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        taken = self.conn.execute(
+            update(t.licenses)
+            .where(c.id == candidate, c.device_id.is_(None))
+            .values(device_id=device_id, reserved_until=None)
+            .returning(c.id)
+        ).first()
+        return None if taken is None else str(taken.id)
+
+    def take(self, license_id: str, device_id: str, now: datetime) -> bool:
+        c = t.licenses.c
+        result = self.conn.execute(
+            update(t.licenses)
+            .where(c.id == license_id, *_usable(now))
+            .values(device_id=device_id, reserved_until=None)
+        )
+        return result.rowcount == 1
+
+    def reserve(self, license_id: str, until: datetime, now: datetime) -> bool:
+        c = t.licenses.c
+        result = self.conn.execute(
+            update(t.licenses).where(c.id == license_id, *_usable(now)).values(reserved_until=until)
+        )
+        return result.rowcount == 1
+
+    def of_device(self, device_id: str) -> License | None:
+        rows = self.conn.execute(
+            select(t.licenses).where(t.licenses.c.device_id == device_id)
+        ).all()
+        return next(iter(self._records(rows)), None)
+
+
+class SqlPairingCodes:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _records(rows: Sequence[Row[Any]]) -> list[PairingCode]:
+        return [
+            PairingCode(
+                r.id,
+                r.organization_id,
+                r.product_id,
+                PairingCodeKind(r.kind),
+                r.expires_at,
+                r.max_uses,
+                r.uses,
+                r.revoked_at,
+                r.license_id,
+                r.created_at,
+            )
+            for r in rows
+        ]
+
+    def _one(self, *where: ColumnElement[bool]) -> PairingCode | None:
+        rows = self.conn.execute(select(t.pairing_codes).where(*where)).all()
+        return next(iter(self._records(rows)), None)
+
+    def add(self, code: PairingCode, digest: str) -> None:
+        self.conn.execute(
+            insert(t.pairing_codes).values(
+                id=code.id,
+                organization_id=code.organization_id,
+                product_id=code.product_id,
+                kind=code.kind.value,
+                digest=digest,
+                expires_at=code.expires_at,
+                max_uses=code.max_uses,
+                uses=code.uses,
+                revoked_at=code.revoked_at,
+                license_id=code.license_id,
+                created_at=code.created_at,
+            )
+        )
+
+    def get(self, scope: Scope, code_id: str) -> PairingCode | None:
+        return self._one(visible(scope, t.pairing_codes), t.pairing_codes.c.id == code_id)
+
+    def by_digest(self, digest: str) -> PairingCode | None:
+        return self._one(t.pairing_codes.c.digest == digest)
+
+    def list_page(
+        self, scope: Scope, product_id: str | None, page: PageRequest
+    ) -> Page[PairingCode]:
+        c = t.pairing_codes.c
+        query = select(t.pairing_codes).where(visible(scope, t.pairing_codes))
+        if product_id is not None:
+            query = query.where(c.product_id == product_id)
+        return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
+
+    def use(self, code_id: str, now: datetime) -> bool:
+        c = t.pairing_codes.c
+        result = self.conn.execute(
+            update(t.pairing_codes)
+            .where(
+                c.id == code_id,
+                c.revoked_at.is_(None),
+                c.expires_at > now,
+                or_(c.max_uses.is_(None), c.uses < c.max_uses),
+            )
+            .values(uses=c.uses + 1)
+        )
+        return result.rowcount == 1
+
+    def revoke(self, code_id: str, at: datetime) -> None:
+        c = t.pairing_codes.c
+        self.conn.execute(
+            update(t.pairing_codes)
+            .where(c.id == code_id, c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+
+
+class SqlConfigurations:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @staticmethod
+    def _records(rows: Sequence[Row[Any]]) -> list[Configuration]:
+        return [
+            Configuration(
+                r.id, r.organization_id, r.product_id, r.name, r.body, r.etag, r.created_at
+            )
+            for r in rows
+        ]
+
+    def add(self, configuration: Configuration) -> None:
+        self.conn.execute(
+            insert(t.configurations).values(
+                id=configuration.id,
+                organization_id=configuration.organization_id,
+                product_id=configuration.product_id,
+                name=configuration.name,
+                body=configuration.body,
+                etag=configuration.etag,
+                created_at=configuration.created_at,
+            )
+        )
+
+    def get(self, scope: Scope, configuration_id: str) -> Configuration | None:
+        rows = self.conn.execute(
+            select(t.configurations).where(
+                visible(scope, t.configurations), t.configurations.c.id == configuration_id
+            )
+        ).all()
+        return next(iter(self._records(rows)), None)
+
+    def newest(self, product_id: str) -> Configuration | None:
+        c = t.configurations.c
+        rows = self.conn.execute(
+            select(t.configurations)
+            .where(c.product_id == product_id)
+            .order_by(c.id.desc())
+            .limit(1)
+        ).all()
+        return next(iter(self._records(rows)), None)
+
+    def list_page(
+        self, scope: Scope, product_id: str | None, page: PageRequest
+    ) -> Page[Configuration]:
+        c = t.configurations.c
+        query = select(t.configurations).where(visible(scope, t.configurations))
+        if product_id is not None:
+            query = query.where(c.product_id == product_id)
+        return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
+
+
+class SqlClientDevices:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, device: ClientDevice, credential_digest: str) -> None:
+        self.conn.execute(
+            insert(t.client_devices).values(
+                id=device.id,
+                organization_id=device.organization_id,
+                product_id=device.product_id,
+                device_id=device.device_id,
+                hardware_id=device.hardware_id,
+                configuration_id=device.configuration_id,
+                credential_digest=credential_digest,
+                model=device.model,
+                os=device.os,
+                app_version=device.app_version,
+                paired_at=device.paired_at,
+                last_checkin_at=device.last_checkin_at,
+            )
+        )
+
+    def by_hardware(
+        self, organization_id: str, product_id: str, hardware_id: str
+    ) -> ClientDevice | None:
+        c = t.client_devices.c
+        r = self.conn.execute(
+            select(t.client_devices).where(
+                c.organization_id == organization_id,
+                c.product_id == product_id,
+                c.hardware_id == hardware_id,
+            )
+        ).first()
+        if r is None:
+            return None
+        return ClientDevice(
+            r.id, r.organization_id, r.product_id, r.device_id, r.hardware_id,
+            r.configuration_id, r.model, r.os, r.app_version, r.paired_at, r.last_checkin_at,
+        )  # fmt: skip
+
+    def replace_credential(self, client_id: str, credential_digest: str) -> None:
+        c = t.client_devices.c
+        self.conn.execute(
+            update(t.client_devices)
+            .where(c.id == client_id)
+            .values(credential_digest=credential_digest)
+        )
+
+    def delete(self, client_id: str) -> None:
+        self.conn.execute(delete(t.client_devices).where(t.client_devices.c.id == client_id))

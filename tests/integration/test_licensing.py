@@ -1,0 +1,239 @@
+"""Licensed client devices through the use cases on SQLite and PostgreSQL (SPEC B1-B8):
+products, licenses, reusable and single-use pairing codes, configurations, and pairing
+(B5), with its refusals (B7) and its exactness under concurrency (B6)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from onboard.domain.errors import (
+    Conflict,
+    Invalid,
+    NameTaken,
+    NoFreeLicense,
+    NotFound,
+    PairingCodeExpired,
+    PairingCodeRevoked,
+    PairingCodeUsed,
+    PermissionDenied,
+)
+from onboard.domain.licensing import LicenseStatus
+from onboard.services import licensing
+from onboard.services.common import member_actor
+from onboard.services.licensing import HardwareReport
+from onboard.services.ports import PageRequest, Services
+from tests.factories import Org, make_member, make_org
+
+ALL = PageRequest(limit=1000)
+
+
+def product_with_licenses(svc: Services, org: Org, count: int) -> str:
+    product = licensing.create_product(svc, org.actor, name=f"Collector {count}")
+    licensing.grant_licenses(svc, org.actor, product.id, count=count, expires_at=None)
+    return product.id
+
+
+def assigned(svc: Services, org: Org, product_id: str) -> int:
+    page = licensing.list_licenses(
+        svc, org.actor, ALL, product_id=product_id, status=LicenseStatus.ASSIGNED
+    )
+    return len(page.items)
+
+
+class Later:
+    """The clock, moved on."""
+
+    def __init__(self, svc: Services, by: timedelta) -> None:
+        self.svc, self.by = svc, by
+
+    def now(self) -> datetime:
+        return self.svc.clock.now() + self.by
+
+
+def test_products_are_made_by_device_managers_and_licenses_granted_by_administrators(
+    svc: Services,
+) -> None:
+    org = make_org(svc)
+    manager = member_actor(make_member(svc, org, roles=["device_manager"]))
+    viewer = member_actor(make_member(svc, org, roles=["viewer"]))
+
+    product = licensing.create_product(svc, manager, name="Data Collector")
+
+    with pytest.raises(NameTaken):
+        licensing.create_product(svc, org.actor, name="Data Collector")
+    with pytest.raises(PermissionDenied):
+        licensing.create_product(svc, viewer, name="Other")
+    with pytest.raises(PermissionDenied):  # B2: a purchase, which only Administrators stand for
+        licensing.grant_licenses(svc, manager, product.id, count=3, expires_at=None)
+    granted = licensing.grant_licenses(svc, org.actor, product.id, count=3, expires_at=None)
+    assert len(granted) == 3
+    free = licensing.list_licenses(svc, viewer, ALL, status=LicenseStatus.FREE).items
+    assert {x.id for x in free} == {x.id for x in granted}
+    with pytest.raises(Invalid):
+        licensing.grant_licenses(svc, org.actor, product.id, count=0, expires_at=None)
+    with pytest.raises(NotFound):
+        licensing.grant_licenses(svc, make_org(svc).actor, product.id, count=1, expires_at=None)
+
+
+def test_a_device_pairs_with_a_reusable_code_takes_a_license_and_the_newest_configuration(
+    svc: Services,
+) -> None:
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 2)
+    licensing.create_configuration(svc, org.actor, product_id, name="v1", body={"interval": 60})
+    newest = licensing.create_configuration(
+        svc, org.actor, product_id, name="v2", body={"interval": 30}
+    )
+    issued = licensing.create_pairing_code(svc, org.actor, product_id)
+
+    paired = licensing.pair(svc, issued.url, HardwareReport("IMEI-1", model="TC52"))
+
+    assert paired.configuration == newest
+    assert paired.credential
+    assert assigned(svc, org, product_id) == 1
+    assert issued.code.expires_at - issued.code.created_at == timedelta(days=30)
+    again = licensing.pair(svc, issued.text.lower(), HardwareReport("IMEI-1"))
+    assert (again.device_id, again.license_id) == (paired.device_id, paired.license_id)
+    assert again.credential != paired.credential  # B5: idempotent, with a new credential
+    assert assigned(svc, org, product_id) == 1
+
+
+def test_pairing_is_refused_as_b7_says(svc: Services) -> None:
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 1)
+    once = licensing.create_pairing_code(svc, org.actor, product_id, max_uses=1)
+    licensing.pair(svc, once.text, HardwareReport("A"))
+
+    with pytest.raises(PairingCodeUsed):
+        licensing.pair(svc, once.text, HardwareReport("B"))
+    spare = licensing.create_pairing_code(svc, org.actor, product_id)
+    with pytest.raises(NoFreeLicense):
+        licensing.pair(svc, spare.text, HardwareReport("C"))
+    licensing.revoke_pairing_code(svc, org.actor, spare.code.id)
+    with pytest.raises(PairingCodeRevoked):
+        licensing.pair(svc, spare.text, HardwareReport("C"))
+    short = licensing.create_pairing_code(svc, org.actor, product_id, valid_days=1)
+    later = replace(svc, clock=Later(svc, timedelta(days=1, seconds=1)))
+    with pytest.raises(PairingCodeExpired):
+        licensing.pair(later, short.text, HardwareReport("D"))
+    with pytest.raises(NotFound):
+        licensing.pair(svc, "not a code", HardwareReport("E"))
+    with pytest.raises(Invalid):
+        licensing.pair(svc, short.text, HardwareReport("  "))
+    assert assigned(svc, org, product_id) == 1  # only the first pairing took a license
+
+
+def test_a_single_use_code_reserves_its_license_and_pairs_once(svc: Services) -> None:
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 1)
+    (only,) = licensing.list_licenses(svc, org.actor, ALL, product_id=product_id).items
+    reusable = licensing.create_pairing_code(svc, org.actor, product_id)
+
+    single = licensing.single_use_code(svc, org.actor, only.id)
+
+    assert single.code.expires_at - single.code.created_at == timedelta(seconds=60)
+    with pytest.raises(NoFreeLicense):  # B4: reserved for the single-use code
+        licensing.pair(svc, reusable.text, HardwareReport("OTHER"))
+    paired = licensing.pair(svc, single.url, HardwareReport("MINE"))
+    assert paired.license_id == only.id
+    with pytest.raises(PairingCodeUsed):
+        licensing.pair(svc, single.text, HardwareReport("THIRD"))
+    with pytest.raises(Conflict):  # the license serves a device now
+        licensing.single_use_code(svc, org.actor, only.id)
+    with pytest.raises(Invalid):
+        licensing.single_use_code(svc, org.actor, only.id, ttl_seconds=301)
+
+
+def test_an_expired_single_use_code_frees_its_license_for_reusable_codes(svc: Services) -> None:
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 1)
+    (only,) = licensing.list_licenses(svc, org.actor, ALL, product_id=product_id).items
+    single = licensing.single_use_code(svc, org.actor, only.id, ttl_seconds=30)
+    reusable = licensing.create_pairing_code(svc, org.actor, product_id)
+    later = replace(svc, clock=Later(svc, timedelta(seconds=31)))
+
+    with pytest.raises(PairingCodeExpired):
+        licensing.pair(later, single.text, HardwareReport("LATE"))
+    assert licensing.pair(later, reusable.text, HardwareReport("NEXT")).license_id == only.id
+
+
+def test_n_free_licenses_and_more_concurrent_pairings_give_exactly_n_devices(
+    svc: Services,
+) -> None:
+    """B6 at the use case: every pairing in its own thread and transaction at once."""
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 4)
+    code = licensing.create_pairing_code(svc, org.actor, product_id)
+    outcomes: list[str] = []
+    start = threading.Barrier(10)
+
+    def pair_one(n: int) -> None:
+        start.wait()
+        try:
+            licensing.pair(svc, code.text, HardwareReport(f"HW-{n}"))
+            outcomes.append("paired")
+        except NoFreeLicense:
+            outcomes.append("no_free_license")
+        except Conflict as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=pair_one, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert outcomes.count("paired") == 4, outcomes
+    assert outcomes.count("no_free_license") == 6, outcomes
+    assert assigned(svc, org, product_id) == 4
+
+
+def test_a_single_use_code_redeemed_at_once_by_many_gives_exactly_one_device(
+    svc: Services,
+) -> None:
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 3)
+    first = licensing.list_licenses(svc, org.actor, ALL, product_id=product_id).items[0]
+    single = licensing.single_use_code(svc, org.actor, first.id)
+    outcomes: list[str] = []
+    start = threading.Barrier(6)
+
+    def pair_one(n: int) -> None:
+        start.wait()
+        try:
+            licensing.pair(svc, single.text, HardwareReport(f"RACE-{n}"))
+            outcomes.append("paired")
+        except PairingCodeUsed:
+            outcomes.append("used")
+        except Conflict as exc:
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=pair_one, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert outcomes.count("paired") == 1, outcomes
+    assert assigned(svc, org, product_id) == 1
+
+
+def test_configurations_are_json_objects_with_an_etag_of_their_content(svc: Services) -> None:
+    org = make_org(svc)
+    product = licensing.create_product(svc, org.actor, name="Scanner")
+
+    made = licensing.create_configuration(
+        svc, org.actor, product.id, name="base", body={"b": 1, "a": [1, 2]}
+    )
+    same = licensing.create_configuration(
+        svc, org.actor, product.id, name="copy", body={"a": [1, 2], "b": 1}
+    )
+
+    assert made.etag == same.etag
+    assert made.id != same.id  # immutable: a change is a new configuration
+    with pytest.raises(Invalid):
+        licensing.create_configuration(svc, org.actor, product.id, name="bad", body=[1])
