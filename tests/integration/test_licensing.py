@@ -20,6 +20,7 @@ from onboard.domain.errors import (
     PairingCodeRevoked,
     PairingCodeUsed,
     PermissionDenied,
+    RateLimited,
 )
 from onboard.domain.licensing import LicenseStatus
 from onboard.services import licensing
@@ -237,3 +238,49 @@ def test_configurations_are_json_objects_with_an_etag_of_their_content(svc: Serv
     assert made.id != same.id  # immutable: a change is a new configuration
     with pytest.raises(Invalid):
         licensing.create_configuration(svc, org.actor, product.id, name="bad", body=[1])
+
+
+def test_a_configuration_is_assigned_to_one_or_many_licensed_devices(svc: Services) -> None:
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 3)
+    first = licensing.create_configuration(svc, org.actor, product_id, name="v1", body={"a": 1})
+    code = licensing.create_pairing_code(svc, org.actor, product_id)
+    devices = [licensing.pair(svc, code.text, HardwareReport(f"H{n}")).device_id for n in range(3)]
+    second = licensing.create_configuration(svc, org.actor, product_id, name="v2", body={"a": 2})
+
+    assert licensing.assign_configuration(svc, org.actor, second.id, devices[:1]) == 1
+    assert licensing.assign_configuration(svc, org.actor, second.id, devices) == 2
+    assert licensing.assign_configuration(svc, org.actor, second.id, devices) == 0  # unchanged
+    assert licensing.assign_configuration(svc, org.actor, first.id, devices[1:]) == 2
+    other = licensing.create_product(svc, org.actor, name="Other app")
+    foreign = licensing.create_configuration(svc, org.actor, other.id, name="x", body={})
+    with pytest.raises(Invalid):
+        licensing.assign_configuration(svc, org.actor, foreign.id, devices)
+    with pytest.raises(NotFound):
+        licensing.assign_configuration(svc, org.actor, second.id, [*devices, "NO-SUCH-DEVICE"])
+    with pytest.raises(NotFound):
+        licensing.assign_configuration(svc, make_org(svc).actor, second.id, devices)
+    with pytest.raises(Invalid):
+        licensing.assign_configuration(svc, org.actor, second.id, [])
+    newest = licensing.list_configurations(svc, org.actor, ALL, product_id=product_id).items
+    assert [c.name for c in newest] == ["v2", "v1"]
+
+
+def test_pairing_codes_are_listed_without_their_secret_and_attempts_are_rate_limited(
+    svc: Services,
+) -> None:
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 1)
+    made = licensing.create_pairing_code(svc, org.actor, product_id, max_uses=5)
+
+    (listed,) = licensing.list_pairing_codes(svc, org.actor, ALL, product_id=product_id).items
+
+    assert listed == made.code
+    assert made.text not in repr(listed)
+    source = f"198.51.100.{make_org(svc).organization.id[-2:]}"
+    for _ in range(licensing.PAIR_ATTEMPTS):
+        licensing.check_pair_rate(svc, source)
+    with pytest.raises(RateLimited) as limited:
+        licensing.check_pair_rate(svc, source)
+    assert limited.value.retry_after == licensing.PAIR_WINDOW_SECONDS
+    licensing.check_pair_rate(svc, "203.0.113.9")  # another source is not held back

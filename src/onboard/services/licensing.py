@@ -12,7 +12,14 @@ from typing import Any
 from onboard.domain.access import Actor, ActorKind, Permission, Scope
 from onboard.domain.audit import Change, Target
 from onboard.domain.devices import Device, DeviceStatus, Location
-from onboard.domain.errors import Conflict, NameTaken, NoFreeLicense, NotFound
+from onboard.domain.errors import (
+    Conflict,
+    Invalid,
+    NameTaken,
+    NoFreeLicense,
+    NotFound,
+    RateLimited,
+)
 from onboard.domain.licensing import (
     PAIRING_CODE_BYTES,
     ClientDevice,
@@ -36,6 +43,8 @@ from onboard.domain.licensing import (
 from onboard.domain.values import digest_secret, require_name
 from onboard.services.common import not_found
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
+
+MAX_ASSIGNED_AT_ONCE = 10_000
 
 
 def _product(uow: UnitOfWork, scope: Scope, product_id: str) -> Product:
@@ -365,3 +374,100 @@ def _configuration_of(uow: UnitOfWork, client: ClientDevice) -> Configuration | 
     if client.configuration_id is None:
         return None
     return uow.configurations.get(Scope(client.organization_id), client.configuration_id)
+
+
+# B5, §6: pairing attempts per source address in a window; beyond it, 429 with Retry-After.
+PAIR_ATTEMPTS = 30
+PAIR_WINDOW_SECONDS = 60
+
+
+def check_pair_rate(svc: Services, source_ip: str | None) -> None:
+    """Count a pairing attempt from this source, in a transaction of its own (a refused
+    pairing still counts); RateLimited beyond PAIR_ATTEMPTS a minute."""
+    key = f"pair:{source_ip or 'unknown'}"
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        seen = uow.rate_limits.hit(key, now=now, window_seconds=PAIR_WINDOW_SECONDS)
+        uow.commit()
+    if seen > PAIR_ATTEMPTS:
+        raise RateLimited(
+            "Too many pairing attempts from here; try again in a minute.",
+            retry_after=PAIR_WINDOW_SECONDS,
+        )
+
+
+def get_product(svc: Services, actor: Actor, product_id: str) -> Product:
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        return _product(uow, scope, product_id)
+
+
+def list_pairing_codes(
+    svc: Services, actor: Actor, page: PageRequest, *, product_id: str | None = None
+) -> Page[PairingCode]:
+    """Newest first; the codes themselves were shown once and are not kept."""
+    scope = actor.require(Permission.MANAGE_LICENSING)
+    with svc.uow() as uow:
+        return uow.pairing_codes.list_page(scope, product_id, page)
+
+
+def list_configurations(
+    svc: Services, actor: Actor, page: PageRequest, *, product_id: str | None = None
+) -> Page[Configuration]:
+    """Newest first."""
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        return uow.configurations.list_page(scope, product_id, page)
+
+
+def get_configuration(svc: Services, actor: Actor, configuration_id: str) -> Configuration:
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        found = uow.configurations.get(scope, configuration_id)
+        if found is None:
+            raise not_found("configuration", configuration_id)
+        return found
+
+
+def assign_configuration(
+    svc: Services, actor: Actor, configuration_id: str, device_ids: list[str]
+) -> int:
+    """B8: give these licensed devices this configuration (one or many at once, in one
+    transaction); they receive it at their next check-in. Every device must be one the
+    actor sees and run the configuration's product. How many changed."""
+    scope = actor.require(Permission.MANAGE_LICENSING)
+    wanted = list(dict.fromkeys(device_ids))
+    if not 1 <= len(wanted) <= MAX_ASSIGNED_AT_ONCE:
+        raise Invalid(
+            f"Name 1 to {MAX_ASSIGNED_AT_ONCE:,} devices.",
+            fields={"device_ids": f"1 to {MAX_ASSIGNED_AT_ONCE} device ids"},
+        )
+    with svc.uow() as uow:
+        configuration = uow.configurations.get(scope, configuration_id)
+        if configuration is None:
+            raise not_found("configuration", configuration_id)
+        seen = {d.id for d in uow.devices.get_many(scope, wanted)}
+        clients = uow.client_devices.of_devices(wanted)
+        for device_id in wanted:
+            client = clients.get(device_id)
+            if device_id not in seen or client is None:
+                raise not_found("licensed device", device_id)
+            if client.product_id != configuration.product_id:
+                raise Invalid(
+                    f"Device {device_id} runs another product.",
+                    fields={"device_ids": "devices of the configuration's product"},
+                )
+        changed = uow.client_devices.set_configuration(
+            [clients[d].id for d in wanted], configuration.id
+        )
+        uow.record(
+            actor,
+            Change(
+                "configuration.assigned",
+                Target("configuration", configuration.id),
+                after={"device_ids": wanted, "changed": changed},
+            ),
+            organization_id=scope.organization_id,
+        )
+        uow.commit()
+    return changed

@@ -326,6 +326,13 @@ class SqlClientDevices:
             )
         )
 
+    @staticmethod
+    def _record(r: Row[Any]) -> ClientDevice:
+        return ClientDevice(
+            r.id, r.organization_id, r.product_id, r.device_id, r.hardware_id,
+            r.configuration_id, r.model, r.os, r.app_version, r.paired_at, r.last_checkin_at,
+        )  # fmt: skip
+
     def by_hardware(
         self, organization_id: str, product_id: str, hardware_id: str
     ) -> ClientDevice | None:
@@ -337,12 +344,29 @@ class SqlClientDevices:
                 c.hardware_id == hardware_id,
             )
         ).first()
-        if r is None:
-            return None
-        return ClientDevice(
-            r.id, r.organization_id, r.product_id, r.device_id, r.hardware_id,
-            r.configuration_id, r.model, r.os, r.app_version, r.paired_at, r.last_checkin_at,
-        )  # fmt: skip
+        return None if r is None else self._record(r)
+
+    def of_devices(self, device_ids: Sequence[str]) -> dict[str, ClientDevice]:
+        c = t.client_devices.c
+        found: dict[str, ClientDevice] = {}
+        for start in range(0, len(device_ids), 1000):
+            chunk = list(device_ids[start : start + 1000])
+            for r in self.conn.execute(select(t.client_devices).where(c.device_id.in_(chunk))):
+                found[r.device_id] = self._record(r)
+        return found
+
+    def set_configuration(self, client_ids: Sequence[str], configuration_id: str) -> int:
+        c = t.client_devices.c
+        changed = 0
+        for start in range(0, len(client_ids), 1000):
+            chunk = list(client_ids[start : start + 1000])
+            result = self.conn.execute(
+                update(t.client_devices)
+                .where(c.id.in_(chunk), c.configuration_id.is_distinct_from(configuration_id))
+                .values(configuration_id=configuration_id)
+            )
+            changed += int(result.rowcount)
+        return changed
 
     def replace_credential(self, client_id: str, credential_digest: str) -> None:
         c = t.client_devices.c
