@@ -193,7 +193,7 @@ def live_server(
     each creates its own organization (see factories.make_org)."""
     var_dir = tmp_path_factory.mktemp("var")
     secret_key = "live-server-secret-" + secrets.token_hex(16)
-    limits = {"ONBOARD_LOGIN_ATTEMPTS": "1000"}
+    limits = {"ONBOARD_LOGIN_ATTEMPTS": "1000", "ONBOARD_PAIR_ATTEMPTS": "1000"}
     with serving(database, var_dir, secret_key=secret_key, extra_env=limits) as url:
         settings = get_settings(
             var_dir=var_dir, database_url=database.url, secret_key=secret_key, public_url=url

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     login_window_seconds: int = Field(
         900, ge=1, description="Window of the sign-in rate limit, in seconds."
     )
+    pair_attempts: int = Field(
+        30, ge=1, description="Device pairing attempts allowed per source address a minute (B5)."
+    )
     db_pool_size: int = Field(
         20, ge=1, le=200, description="PostgreSQL connections per process, kept open once made."
     )

@@ -377,19 +377,19 @@ def _configuration_of(uow: UnitOfWork, client: ClientDevice) -> Configuration | 
 
 
 # B5, §6: pairing attempts per source address in a window; beyond it, 429 with Retry-After.
-PAIR_ATTEMPTS = 30
+PAIR_ATTEMPTS = 30  # the default of the pair_attempts setting
 PAIR_WINDOW_SECONDS = 60
 
 
-def check_pair_rate(svc: Services, source_ip: str | None) -> None:
+def check_pair_rate(svc: Services, source_ip: str | None, *, limit: int = PAIR_ATTEMPTS) -> None:
     """Count a pairing attempt from this source, in a transaction of its own (a refused
-    pairing still counts); RateLimited beyond PAIR_ATTEMPTS a minute."""
+    pairing still counts); RateLimited beyond ``limit`` a minute."""
     key = f"pair:{source_ip or 'unknown'}"
     now = svc.clock.now()
     with svc.uow() as uow:
         seen = uow.rate_limits.hit(key, now=now, window_seconds=PAIR_WINDOW_SECONDS)
         uow.commit()
-    if seen > PAIR_ATTEMPTS:
+    if seen > limit:
         raise RateLimited(
             "Too many pairing attempts from here; try again in a minute.",
             retry_after=PAIR_WINDOW_SECONDS,
