@@ -25,6 +25,7 @@ from onboard.domain.errors import (
 from onboard.domain.licensing import LicenseStatus
 from onboard.services import licensing
 from onboard.services.common import member_actor
+from onboard.services.devices import delete_device
 from onboard.services.licensing import HardwareReport
 from onboard.services.ports import PageRequest, Services
 from tests.factories import Org, make_member, make_org
@@ -284,3 +285,22 @@ def test_pairing_codes_are_listed_without_their_secret_and_attempts_are_rate_lim
         licensing.check_pair_rate(svc, source)
     assert limited.value.retry_after == licensing.PAIR_WINDOW_SECONDS
     licensing.check_pair_rate(svc, "203.0.113.9")  # another source is not held back
+
+
+def test_removing_a_licensed_device_frees_its_license_and_the_hardware_may_pair_again(
+    svc: Services,
+) -> None:
+    """B9: the license comes free; the hardware's record stays without its twin, so that
+    its next check-in can be told; pairing again makes a new twin."""
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 1)
+    code = licensing.create_pairing_code(svc, org.actor, product_id)
+    paired = licensing.pair(svc, code.text, HardwareReport("GONE-1"))
+
+    delete_device(svc, org.actor, paired.device_id)
+
+    assert assigned(svc, org, product_id) == 0
+    again = licensing.pair(svc, code.text, HardwareReport("GONE-1"))
+    assert again.device_id != paired.device_id
+    assert again.license_id == paired.license_id  # the one license, free again
+    assert assigned(svc, org, product_id) == 1
