@@ -21,6 +21,7 @@ from onboard.domain.errors import (
     PairingCodeUsed,
     PermissionDenied,
     RateLimited,
+    Unauthenticated,
 )
 from onboard.domain.licensing import LicenseStatus
 from onboard.services import licensing
@@ -304,3 +305,35 @@ def test_removing_a_licensed_device_frees_its_license_and_the_hardware_may_pair_
     assert again.device_id != paired.device_id
     assert again.license_id == paired.license_id  # the one license, free again
     assert assigned(svc, org, product_id) == 1
+
+
+def test_check_in_brings_a_changed_configuration_once_and_unpair_after_removal(
+    svc: Services,
+) -> None:
+    """§6 check-in: the configuration only when its ETag is not the device's (B8); after the
+    device is removed, ``unpair``, and its acknowledgement ends the credential (B9)."""
+    org = make_org(svc)
+    product_id = product_with_licenses(svc, org, 1)
+    first = licensing.create_configuration(svc, org.actor, product_id, name="v1", body={"a": 1})
+    code = licensing.create_pairing_code(svc, org.actor, product_id)
+    paired = licensing.pair(svc, code.text, HardwareReport("CHECK-1"))
+
+    assert licensing.checkin(svc, paired.credential).configuration == first
+    assert licensing.checkin(svc, paired.credential, configuration_etag=first.etag) == (
+        licensing.CheckIn(None, ())
+    )
+    second = licensing.create_configuration(svc, org.actor, product_id, name="v2", body={"a": 2})
+    licensing.assign_configuration(svc, org.actor, second.id, [paired.device_id])
+    changed = licensing.checkin(svc, paired.credential, configuration_etag=first.etag)
+    assert changed.configuration == second
+
+    delete_device(svc, org.actor, paired.device_id)
+    told = licensing.checkin(svc, paired.credential, configuration_etag=second.etag)
+    assert [c.type for c in told.commands] == ["unpair"]
+    with pytest.raises(NotFound):
+        licensing.acknowledge(svc, paired.credential, "unpair-someone-else", ok=True)
+    licensing.acknowledge(svc, paired.credential, told.commands[0].id, ok=True)
+    with pytest.raises(Unauthenticated):
+        licensing.checkin(svc, paired.credential)
+    with pytest.raises(Unauthenticated):
+        licensing.checkin(svc, "not-a-credential")

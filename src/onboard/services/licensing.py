@@ -19,6 +19,7 @@ from onboard.domain.errors import (
     NoFreeLicense,
     NotFound,
     RateLimited,
+    Unauthenticated,
 )
 from onboard.domain.licensing import (
     PAIRING_CODE_BYTES,
@@ -471,3 +472,68 @@ def assign_configuration(
         )
         uow.commit()
     return changed
+
+
+@dataclass(frozen=True)
+class Command:
+    """Something a device is told to do at check-in (§6)."""
+
+    id: str
+    type: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """What a check-in answers: the configuration only when it changed (B8), and the
+    commands waiting (B9: ``unpair`` once the device was removed)."""
+
+    configuration: Configuration | None
+    commands: tuple[Command, ...]
+
+
+UNPAIR = "unpair"
+
+
+def _client(uow: UnitOfWork, credential: str) -> ClientDevice:
+    client = uow.client_devices.by_credential(digest_secret(credential))
+    if client is None:
+        raise Unauthenticated("Unknown device credential; pair the device again.")
+    return client
+
+
+def checkin(svc: Services, credential: str, *, configuration_etag: str | None = None) -> CheckIn:
+    """§6 check-in of a licensed client device: its configuration when the ETag it has is
+    not the current one's, and ``unpair`` when it was removed (B9)."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        client = _client(uow, credential)
+        uow.client_devices.touch(client.id, now)
+        uow.commit()
+        if client.device_id is None:
+            return CheckIn(None, (Command(f"{UNPAIR}-{client.id}", UNPAIR, {}),))
+        configuration = _configuration_of(uow, client)
+    if configuration is not None and configuration.etag == configuration_etag:
+        configuration = None
+    return CheckIn(configuration, ())
+
+
+def acknowledge(svc: Services, credential: str, command_id: str, *, ok: bool) -> None:
+    """§6: the device did (or could not do) what it was told. An acknowledged ``unpair``
+    ends the record and with it the credential."""
+    with svc.uow() as uow:
+        client = _client(uow, credential)
+        if command_id != f"{UNPAIR}-{client.id}" or client.device_id is not None:
+            raise NotFound(f"No command {command_id!r} for this device.")
+        if ok:
+            uow.client_devices.delete(client.id)
+            uow.record(
+                _device_actor(client.organization_id, client.hardware_id, None),
+                Change(
+                    "device.unpaired",
+                    Target("client_device", client.id),
+                    after={"hardware_id": client.hardware_id},
+                ),
+                organization_id=client.organization_id,
+            )
+            uow.commit()

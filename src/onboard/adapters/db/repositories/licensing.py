@@ -346,6 +346,19 @@ class SqlClientDevices:
         ).first()
         return None if r is None else self._record(r)
 
+    def by_credential(self, credential_digest: str) -> ClientDevice | None:
+        c = t.client_devices.c
+        r = self.conn.execute(
+            select(t.client_devices).where(c.credential_digest == credential_digest)
+        ).first()
+        return None if r is None else self._record(r)
+
+    def touch(self, client_id: str, at: datetime) -> None:
+        c = t.client_devices.c
+        self.conn.execute(
+            update(t.client_devices).where(c.id == client_id).values(last_checkin_at=at)
+        )
+
     def of_devices(self, device_ids: Sequence[str]) -> dict[str, ClientDevice]:
         c = t.client_devices.c
         found: dict[str, ClientDevice] = {}
