@@ -1,4 +1,4 @@
-"""create_app(): the one ASGI application — API, web pages and static files."""
+"""create_app(): the one ASGI application — API, device API, web pages and static files."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from onboard.bootstrap import Container, build
 from onboard.config import Settings
 from onboard.entrypoints.api import errors
 from onboard.entrypoints.api.app import api_router
+from onboard.entrypoints.device_api import PREFIX as DEVICE_PREFIX
+from onboard.entrypoints.device_api import device_app
 from onboard.entrypoints.web import mount_code_pages, mount_web
 
 
@@ -44,6 +46,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     errors.install(app)
     mount_code_pages(app)
     app.include_router(api_router())
+    app.mount(DEVICE_PREFIX, device_app(built))
 
     @app.get("/healthz", include_in_schema=False)
     def health() -> JSONResponse:

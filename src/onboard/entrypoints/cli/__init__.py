@@ -1,14 +1,15 @@
 """The `onboard` command line: serve, migrate, set up organizations, tokens, settings, and
-what people do in bulk: codes, devices and their imports, pairing (SPEC §5)."""
+what people do in bulk: codes, devices and their imports, pairing; and the reference
+device client (SPEC §5)."""
 
 from __future__ import annotations
 
 import typer
 
-from onboard.entrypoints.cli import codes, devices, server
+from onboard.entrypoints.cli import codes, device, devices, server
 
 app = typer.Typer(help="onboard: devices from the factory to the field.", no_args_is_help=True)
-for _module in (server, codes, devices):
+for _module in (server, codes, devices, device):
     _module.register(app)
 
 

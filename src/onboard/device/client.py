@@ -1,0 +1,223 @@
+"""The device's calls to the server (SPEC §6), one function each, over plain HTTP with JSON
+bodies: a port needs an HTTP client, a JSON parser and a file to keep the credential in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from onboard.device import store
+from onboard.device.store import DeviceState
+
+PAIR_PATH = "/device/v1/pair"
+CHECKIN_PATH = "/device/v1/checkin"
+UNPAIR = "unpair"
+TIMEOUT_SECONDS = 30.0
+
+
+class DeviceApiError(Exception):
+    """The server could not be reached, or refused the call. ``status`` and ``code`` are
+    the problem's (SPEC P10), None when there was no answer; ``retry_after`` is set on 429."""
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.code = code
+        self.retry_after = retry_after
+
+
+class NotPaired(DeviceApiError):
+    """There is no credential to check in with: pair first."""
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """The server's answer to a pairing (B5); the credential is shown this once."""
+
+    device_id: str
+    credential: str
+    license_id: str
+    configuration: dict[str, Any] | None
+
+
+def server_of(scanned: str) -> str | None:
+    """The server a scanned pairing link points at (``scheme://host[:port]``); None for a
+    bare code, which does not say where it came from."""
+    parts = urlsplit(scanned.strip())
+    if parts.scheme.lower() in {"http", "https"} and parts.netloc:
+        return f"{parts.scheme.lower()}://{parts.netloc}"
+    return None
+
+
+def request_pairing(
+    http: httpx.Client,
+    scanned: str,
+    hardware_id: str,
+    *,
+    model: str | None = None,
+    os_name: str | None = None,
+    app_version: str | None = None,
+) -> Pairing:
+    """POST /device/v1/pair with what was scanned and who this device is."""
+    body = {
+        "code": scanned,
+        "hardware_id": hardware_id,
+        "model": model,
+        "os": os_name,
+        "app_version": app_version,
+    }
+    answer = _post(http, PAIR_PATH, body)
+    try:
+        return Pairing(
+            device_id=str(answer["device_id"]),
+            credential=str(answer["credential"]),
+            license_id=str(answer["license_id"]),
+            configuration=answer.get("configuration"),
+        )
+    except (KeyError, TypeError):
+        raise DeviceApiError("The server's answer to pairing is incomplete.") from None
+
+
+def pair(
+    server_url: str,
+    scanned: str,
+    hardware_id: str,
+    *,
+    state_file: Path,
+    model: str | None = None,
+    os_name: str | None = None,
+    app_version: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> DeviceState:
+    """Pair with the server and keep what it answered in ``state_file`` (0600). Pairing
+    again from the same hardware is safe: the server keeps the device and its license and
+    issues a new credential, which replaces the stored one."""
+    server = server_url.rstrip("/")
+    with httpx.Client(base_url=server, timeout=TIMEOUT_SECONDS, transport=transport) as http:
+        pairing = request_pairing(
+            http, scanned, hardware_id, model=model, os_name=os_name, app_version=app_version
+        )
+    state = DeviceState(
+        server=server,
+        device_id=pairing.device_id,
+        credential=pairing.credential,
+        license_id=pairing.license_id,
+        configuration=pairing.configuration,
+    )
+    store.save(state_file, state)
+    return state
+
+
+def check_in(
+    state_file: Path, *, transport: httpx.BaseTransport | None = None
+) -> tuple[DeviceState | None, list[str]]:
+    """One check-in (§6): send the ETag of the configuration this device runs; keep a new
+    configuration when the server sends one (B8); on ``unpair`` acknowledge it and forget
+    the credential (B9). Returns the state afterwards (None once unpaired) and what
+    happened, a line each."""
+    state = store.load(state_file)
+    if state is None:
+        raise NotPaired(f"Not paired: {state_file} holds no credential.")
+    etag = (state.configuration or {}).get("etag")
+    happened: list[str] = []
+    auth = {"Authorization": f"Bearer {state.credential}"}
+    with httpx.Client(
+        base_url=state.server, headers=auth, timeout=TIMEOUT_SECONDS, transport=transport
+    ) as http:
+        answer = _post(http, CHECKIN_PATH, {"configuration_etag": etag})
+        configuration = answer.get("configuration")
+        if isinstance(configuration, dict):
+            state = replace(state, configuration=configuration)
+            store.save(state_file, state)
+            happened.append(f"configuration {configuration.get('id')} applied")
+        for command in answer.get("commands") or []:
+            ack = f"/device/v1/commands/{command.get('id')}/ack"
+            if command.get("type") == UNPAIR:
+                _post(http, ack, {"ok": True})
+                state_file.unlink(missing_ok=True)
+                happened.append("unpaired: the device was removed; its credential is forgotten")
+                return None, happened
+            _post(http, ack, {"ok": False, "error": f"unknown command {command.get('type')!r}"})
+            happened.append(f"command {command.get('type')!r} not understood")
+    return state, happened
+
+
+def run(
+    state_file: Path,
+    *,
+    interval: float,
+    rounds: int | None = None,
+    report: Callable[[str], None] = print,
+    sleep: Callable[[float], None] = time.sleep,
+    transport: httpx.BaseTransport | None = None,
+) -> None:
+    """Check in every ``interval`` seconds (``rounds`` times, or until unpaired). A server
+    that cannot be reached is tried again at the next round; a refusal ends the loop."""
+    done = 0
+    while rounds is None or done < rounds:
+        try:
+            state, happened = check_in(state_file, transport=transport)
+        except NotPaired:
+            raise
+        except DeviceApiError as exc:
+            if exc.status is not None:
+                raise
+            report(f"check-in failed, trying again: {exc.detail}")
+            state, happened = store.load(state_file), []
+        for line in happened:
+            report(line)
+        if state is None:
+            return
+        done += 1
+        if rounds is None or done < rounds:
+            sleep(interval)
+
+
+def _post(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        answer = http.post(path, json=body)
+    except httpx.HTTPError as exc:
+        raise DeviceApiError(f"The server cannot be reached: {exc}") from None
+    if answer.is_success:
+        try:
+            parsed = answer.json()
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise DeviceApiError(
+                "The server's answer is not a JSON object.", status=answer.status_code
+            )
+        return parsed
+    raise _refusal(answer)
+
+
+def _refusal(answer: httpx.Response) -> DeviceApiError:
+    """The problem+json the server answered, or what can be said of a foreign answer (a
+    proxy's error page, say)."""
+    try:
+        problem = answer.json()
+    except ValueError:
+        problem = None
+    if not isinstance(problem, dict):
+        problem = {}
+    retry = answer.headers.get("Retry-After", "")
+    return DeviceApiError(
+        str(problem.get("detail") or f"The server answered HTTP {answer.status_code}."),
+        status=answer.status_code,
+        code=str(problem["code"]) if "code" in problem else None,
+        retry_after=int(retry) if retry.isdigit() else None,
+    )

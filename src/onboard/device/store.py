@@ -1,0 +1,72 @@
+"""Where the device keeps what pairing gave it: one JSON file that only its owner may read,
+because it holds the device's credential."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+OWNER_ONLY = 0o600
+
+
+class StateFileError(Exception):
+    """The state file exists but is not one this client wrote."""
+
+
+@dataclass(frozen=True)
+class DeviceState:
+    """The device's identity at one server: its id, secret credential, license, and the
+    configuration it runs (``{id, etag, body}``, or None)."""
+
+    server: str
+    device_id: str
+    credential: str
+    license_id: str
+    configuration: dict[str, Any] | None
+
+
+def save(path: Path, state: DeviceState) -> None:
+    """Write the state atomically: a new file made with 0600 from the start (the credential
+    is never readable by others, not even for a moment), then renamed over the old one, so
+    a power cut leaves either the old state or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)  # left by a crash of an earlier process with this pid
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, OWNER_ONLY)
+    try:
+        os.fchmod(fd, OWNER_ONLY)  # the process umask may have taken bits away, never added
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump(asdict(state), out, indent=2)
+            out.write("\n")
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def load(path: Path) -> DeviceState | None:
+    """The saved state, or None before the device has paired."""
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StateFileError(f"{path} cannot be read: {exc}") from None
+    try:
+        configuration = raw["configuration"]
+        if configuration is not None and not isinstance(configuration, dict):
+            raise TypeError("configuration is not an object")
+        return DeviceState(
+            server=str(raw["server"]),
+            device_id=str(raw["device_id"]),
+            credential=str(raw["credential"]),
+            license_id=str(raw["license_id"]),
+            configuration=configuration,
+        )
+    except (KeyError, TypeError) as exc:
+        raise StateFileError(f"{path} is not a device state file: {exc}") from None

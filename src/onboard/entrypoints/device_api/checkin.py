@@ -1,0 +1,74 @@
+"""POST /device/v1/checkin and /commands/{id}/ack: a paired device asks what changed and
+says what it did (SPEC §6, B8, B9). The device's credential is its bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from onboard.domain.errors import Unauthenticated
+from onboard.entrypoints.api.errors import PROBLEM_TYPE
+from onboard.entrypoints.api.schemas import Problem
+from onboard.entrypoints.device_api.schemas import (
+    AckRequest,
+    CheckinPublic,
+    CheckinRequest,
+    CommandPublic,
+    ConfigurationPublic,
+)
+from onboard.entrypoints.http import container
+from onboard.services import licensing
+
+router = APIRouter(tags=["check-in"])
+
+_bearer = HTTPBearer(
+    auto_error=False, description="The credential the device got when it paired (§6)."
+)
+
+
+def credential(
+    given: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if given is None or not given.credentials:
+        raise Unauthenticated("Send the device credential as 'Authorization: Bearer ...'.")
+    return given.credentials
+
+
+Credential = Annotated[str, Depends(credential)]
+
+_problem = {"content": {PROBLEM_TYPE: {"schema": Problem.model_json_schema()}}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "model": Problem, **_problem}
+    for status, description in [
+        (401, "`unauthenticated`: no credential, or one no device has (any more)"),
+        (404, "`not_found`: no such command for this device"),
+        (422, "`invalid`: the body is not valid"),
+    ]
+}
+
+
+@router.post("/checkin", response_model=CheckinPublic, responses=PROBLEMS)
+def checkin(body: CheckinRequest, device: Credential, request: Request) -> CheckinPublic:
+    """The configuration when it changed (B8) and the commands waiting: `unpair` once the
+    device was removed (B9)."""
+    found = licensing.checkin(
+        container(request).services, device, configuration_etag=body.configuration_etag
+    )
+    configuration = found.configuration
+    return CheckinPublic(
+        configuration=None
+        if configuration is None
+        else ConfigurationPublic(
+            id=configuration.id, etag=configuration.etag, body=configuration.body
+        ),
+        commands=[CommandPublic(id=c.id, type=c.type, params=c.params) for c in found.commands],
+    )
+
+
+@router.post("/commands/{command_id}/ack", responses=PROBLEMS)
+def ack(command_id: str, body: AckRequest, device: Credential, request: Request) -> dict[str, str]:
+    """The device did what it was told (or says why not)."""
+    licensing.acknowledge(container(request).services, device, command_id, ok=body.ok)
+    return {}
