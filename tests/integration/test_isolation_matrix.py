@@ -38,6 +38,7 @@ from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.documents import Document
 from onboard.domain.dynamic_codes import DynamicRule
 from onboard.domain.identity import Customer, CustomerUser, Department, Member
+from onboard.domain.licensing import Configuration, License, PairingCode, Product
 from onboard.entrypoints.api.app import api_router
 from onboard.entrypoints.app import create_app
 from onboard.services import (
@@ -47,6 +48,7 @@ from onboard.services import (
     dashboard,
     devices,
     dynamic_codes,
+    licensing,
     pairing,
     public,
     records,
@@ -157,6 +159,18 @@ class World:
     """A batch of two codes made by IN_A: the batch is organization-wide (like templates),
     its codes are in department A (P5)."""
     batch_codes: list[Code]
+    product: Product
+    """Part B: a product with two licenses, a reusable pairing code and two configurations,
+    all organization-wide (like templates)."""
+    free_license: License
+    pairing_code: PairingCode
+    configuration: Configuration
+    newer_configuration: Configuration
+    licensed_a: Device
+    """A device that paired with the code (B5), taking the other license, then moved into
+    department A and renamed. Its license names it to the whole organization (B2: each
+    license row shows the device it serves), so its id is the organization's; its name and
+    the rest of the device are A's (P5)."""
 
     def call(self, actor: str, method: str, path: str, body: Body | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[actor]}"}
@@ -180,6 +194,7 @@ class World:
             self.notification.id, self.notification.message, self.notification.interaction_id,
             self.record.id, self.record.text, self.note.id, self.note.text,
             self.document.id, self.document.title, *(c.token for c in self.batch_codes),
+            self.licensed_a.name,
         }  # fmt: skip
 
     def only_b(self) -> set[str]:
@@ -199,6 +214,9 @@ class World:
             self.spare_template.name, self.rule.id, self.rule.name,
             self.template_document.id, self.template_document.title,
             self.batch.id, self.batch.number, *filter(None, [self.batch.name]),
+            self.product.id, self.product.name, self.free_license.id, self.pairing_code.id,
+            self.configuration.id, self.configuration.name, self.newer_configuration.id,
+            self.licensed_a.id,
         }  # fmt: skip
 
     def hidden_from(self, actor: str) -> set[str]:
@@ -280,6 +298,21 @@ def _world(container: Container, client: TestClient) -> World:
     batch = batches.create_batch(
         svc, member_actor(members[IN_A]), count=2, number=unique("Lot"), name=unique("Lot")
     ).batch
+    # Part B: the device pairs before the newer configuration exists, so it runs the first.
+    product = licensing.create_product(svc, org.actor, name=unique("Collector"))
+    licensing.grant_licenses(svc, org.actor, product.id, count=2, expires_at=None)
+    configuration = licensing.create_configuration(
+        svc, org.actor, product.id, name=unique("Field setup"), body={"interval": 60}
+    )
+    issued = licensing.create_pairing_code(svc, org.actor, product.id)
+    paired = licensing.pair(svc, issued.text, licensing.HardwareReport(unique("hw")))
+    licensed_a = devices.update_device(
+        svc, org.actor, paired.device_id,
+        {"name": unique("Handheld of A"), "departments": [a.id]},
+    )  # fmt: skip
+    newer_configuration = licensing.create_configuration(
+        svc, org.actor, product.id, name=unique("Night setup"), body={"interval": 5}
+    )
     return World(
         svc=svc,
         engine=container.engine,
@@ -314,6 +347,16 @@ def _world(container: Container, client: TestClient) -> World:
         ),
         record=record,
         note=note,
+        product=product,
+        free_license=next(
+            x
+            for x in licensing.list_licenses(svc, org.actor, PageRequest()).items
+            if x.device_id is None
+        ),
+        pairing_code=issued.code,
+        configuration=configuration,
+        newer_configuration=newer_configuration,
+        licensed_a=licensed_a,
         rule=dynamic_codes.create_rule(
             svc, org.actor, name=unique("GS1 labels"), kind="gs1", template_id=template.id
         ),
@@ -779,6 +822,76 @@ CASES: dict[tuple[str, str], Case] = {
             }
         ),
     ),
+    # --- Part B: products, licenses, pairing codes and configurations are organization-wide
+    # (like templates); a licensed device's configuration follows the device (P5) ---
+    ("POST", "/api/v1/products"): Case(
+        # The outsider makes one in their own organization.
+        201,
+        body=lambda w: {"name": unique("New product")},
+        outcomes=EVERYONE,
+    ),
+    ("GET", "/api/v1/products"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: set() if actor == OUTSIDER else {w.product.id, w.product.name},
+    ),
+    ("GET", "/api/v1/products/{product_id}"): Case(
+        200, path=lambda w: {"product_id": w.product.id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/licenses"): Case(
+        201, body=lambda w: {"product_id": w.product.id, "count": 2}, outcomes=ORGANIZATION
+    ),
+    ("GET", "/api/v1/licenses"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: set() if actor == OUTSIDER else {w.free_license.id, w.licensed_a.id},
+    ),
+    ("POST", "/api/v1/licenses/{license_id}/pairing-code"): Case(
+        201,
+        path=lambda w: {"license_id": w.free_license.id},
+        body=lambda w: {"ttl_seconds": 120},
+        outcomes=ORGANIZATION,
+    ),
+    ("POST", "/api/v1/pairing-codes"): Case(
+        201,
+        body=lambda w: {"product_id": w.product.id, "valid_days": 7, "max_uses": 3},
+        outcomes=ORGANIZATION,
+    ),
+    ("GET", "/api/v1/pairing-codes"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: set() if actor == OUTSIDER else {w.pairing_code.id},
+    ),
+    ("DELETE", "/api/v1/pairing-codes/{code_id}"): Case(
+        204, path=lambda w: {"code_id": w.pairing_code.id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/configurations"): Case(
+        201,
+        body=lambda w: {"product_id": w.product.id, "name": unique("Setup"), "body": {"a": 1}},
+        outcomes=ORGANIZATION,
+    ),
+    ("GET", "/api/v1/configurations"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: (
+            set() if actor == OUTSIDER else {w.configuration.id, w.newer_configuration.id}
+        ),
+    ),
+    ("GET", "/api/v1/configurations/{configuration_id}"): Case(
+        200, path=lambda w: {"configuration_id": w.configuration.id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/configurations/{configuration_id}/assign"): Case(
+        # The configuration is the organization's, the device is A's: B gets 404.
+        200,
+        path=lambda w: {"configuration_id": w.newer_configuration.id},
+        body=lambda w: {"device_ids": [w.licensed_a.id]},
+    ),
+    ("PUT", "/api/v1/devices/{device_id}/configuration"): Case(
+        200,
+        path=lambda w: {"device_id": w.licensed_a.id},
+        body=lambda w: {"configuration_id": w.newer_configuration.id},
+        sees=lambda w, actor: {w.licensed_a.id, w.licensed_a.name},
+    ),
 }
 
 
@@ -1134,7 +1247,7 @@ def test_counts_include_only_what_the_member_may_see(world: World) -> None:
         return dashboard.dashboard_counts(world.svc, member_actor(world.members[actor]))
 
     assert counts(ADMIN) | {"audit_entries": 0} == {
-        "codes": 5, "devices": 2, "members": 5, "departments": 3, "customers": 2,
+        "codes": 5, "devices": 3, "members": 5, "departments": 3, "customers": 2,
         "audit_entries": 0,
     }  # fmt: skip
     assert (counts(IN_B)["codes"], counts(IN_B)["devices"]) == (1, 1)

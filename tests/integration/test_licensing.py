@@ -13,6 +13,7 @@ import pytest
 from onboard.domain.errors import (
     Conflict,
     Invalid,
+    LicenseNotFree,
     NameTaken,
     NoFreeLicense,
     NotFound,
@@ -78,6 +79,9 @@ def test_products_are_made_by_device_managers_and_licenses_granted_by_administra
     assert {x.id for x in free} == {x.id for x in granted}
     with pytest.raises(Invalid):
         licensing.grant_licenses(svc, org.actor, product.id, count=0, expires_at=None)
+    past = svc.clock.now() - timedelta(days=1)
+    with pytest.raises(Invalid):
+        licensing.grant_licenses(svc, org.actor, product.id, count=1, expires_at=past)
     with pytest.raises(NotFound):
         licensing.grant_licenses(svc, make_org(svc).actor, product.id, count=1, expires_at=None)
 
@@ -139,13 +143,15 @@ def test_a_single_use_code_reserves_its_license_and_pairs_once(svc: Services) ->
     single = licensing.single_use_code(svc, org.actor, only.id)
 
     assert single.code.expires_at - single.code.created_at == timedelta(seconds=60)
+    with pytest.raises(LicenseNotFree):  # one live single-use code per license
+        licensing.single_use_code(svc, org.actor, only.id)
     with pytest.raises(NoFreeLicense):  # B4: reserved for the single-use code
         licensing.pair(svc, reusable.text, HardwareReport("OTHER"))
     paired = licensing.pair(svc, single.url, HardwareReport("MINE"))
     assert paired.license_id == only.id
     with pytest.raises(PairingCodeUsed):
         licensing.pair(svc, single.text, HardwareReport("THIRD"))
-    with pytest.raises(Conflict):  # the license serves a device now
+    with pytest.raises(LicenseNotFree):  # the license serves a device now
         licensing.single_use_code(svc, org.actor, only.id)
     with pytest.raises(Invalid):
         licensing.single_use_code(svc, org.actor, only.id, ttl_seconds=301)

@@ -116,6 +116,8 @@ def test_reusable_codes_are_valid_30_days_by_default_with_optional_uses() -> Non
         check_validity(0, None)
     with pytest.raises(Invalid):
         check_validity(None, 0)
+    with pytest.raises(Invalid):
+        check_validity(None, 1_000_001)
 
 
 def test_the_same_configuration_body_has_the_same_etag_whatever_its_key_order() -> None:

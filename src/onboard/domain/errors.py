@@ -207,6 +207,12 @@ class NoFreeLicense(Conflict):
     title = "No free license"
 
 
+class LicenseNotFree(Conflict):
+    """The license serves a device (or has expired): no single-use code for it (B4)."""
+
+    code = "license_not_free"
+
+
 class PairingCodeExpired(Gone):
     """The pairing code's validity has ended (SPEC B7)."""
 

@@ -28,6 +28,7 @@ DEFAULT_TTL_SECONDS = 60
 MIN_TTL_SECONDS = 30
 MAX_TTL_SECONDS = 300
 MAX_LICENSES_AT_ONCE = 100_000
+MAX_USES = 1_000_000
 MAX_CONFIGURATION_BYTES = 64 * 1024
 
 # A pairing code is a secret: 20 Crockford digits, 100 random bits, in the QR and the link.
@@ -210,8 +211,11 @@ def check_validity(days: int | None, max_uses: int | None) -> tuple[timedelta, i
             f"A pairing code is valid 1 to {MAX_VALID_DAYS} days.",
             fields={"valid_days": f"1 to {MAX_VALID_DAYS}"},
         )
-    if max_uses is not None and max_uses < 1:
-        raise Invalid("A pairing code allows at least one use.", fields={"max_uses": "1 or more"})
+    if max_uses is not None and not 1 <= max_uses <= MAX_USES:
+        raise Invalid(
+            f"A pairing code allows 1 to {MAX_USES:,} uses.",
+            fields={"max_uses": f"1 to {MAX_USES}"},
+        )
     return timedelta(days=days), max_uses
 
 

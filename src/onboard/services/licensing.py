@@ -15,6 +15,7 @@ from onboard.domain.devices import Device, DeviceStatus, Location
 from onboard.domain.errors import (
     Conflict,
     Invalid,
+    LicenseNotFree,
     NameTaken,
     NoFreeLicense,
     NotFound,
@@ -85,6 +86,10 @@ def grant_licenses(
     scope = actor.require(Permission.GRANT_LICENSES)
     count = check_license_count(count)
     now = svc.clock.now()
+    if expires_at is not None and expires_at <= now:
+        raise Invalid(
+            "A license cannot expire before it is granted.", fields={"expires_at": "in the future"}
+        )
     with svc.uow() as uow:
         product = _product(uow, scope, product_id)
         granted = [
@@ -213,7 +218,7 @@ def single_use_code(
         if found is None:
             raise not_found("license", license_id)
         if not uow.licenses.reserve(found.id, now + ttl, now):
-            raise Conflict("This license is not free (or has expired); pick a free one.")
+            raise LicenseNotFree("This license is not free (or has expired); pick a free one.")
         code = PairingCode(
             svc.ids.new(), scope.organization_id, found.product_id, PairingCodeKind.SINGLE_USE,
             now + ttl, 1, 0, None, found.id, now,

@@ -15,6 +15,7 @@ from onboard.entrypoints.api import (
     devices,
     dynamic_rules,
     imports,
+    licensing,
     me,
     members,
     public,
@@ -47,4 +48,6 @@ def api_router() -> APIRouter:
         codes, batches, dynamic_rules,
     ):  # fmt: skip
         router.include_router(module.router)
+    for part_b in licensing.routers:
+        router.include_router(part_b)
     return router

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from onboard.domain.access import Actor
 from onboard.domain.devices import Device, Location
@@ -24,13 +25,17 @@ from onboard.entrypoints.api.files import (
     photo_name,
 )
 from onboard.entrypoints.api.schemas import NO_NUL
-from onboard.services import codes, devices, documents, pairing, records
+from onboard.services import codes, devices, documents, licensing, pairing, records
 from onboard.services.ports import CodeFilter, DeviceFilter, Services
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
 IdFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=NO_NUL)]
 TextFilter = Annotated[str | None, Query(min_length=1, max_length=200, pattern=NO_NUL)]
+
+
+class DeviceConfiguration(s.Body):
+    configuration_id: s.Ident = Field(description="A configuration of the device's product.")
 
 
 def location_of(given: s.Location | None) -> Location | None:
@@ -196,6 +201,16 @@ def timeline(
     return s.PageOf(
         items=[present.timeline_entry(e) for e in page.items], next_cursor=next_cursor(page)
     )
+
+
+@router.put("/{device_id}/configuration", response_model=s.DevicePublic)
+def set_configuration(
+    device_id: PathId, body: DeviceConfiguration, svc: Svc, actor: CurrentActor
+) -> s.DevicePublic:
+    """B8: change a licensed device's configuration (one of its product's); it receives
+    it at its next check-in. 404 when the device is not a licensed device you see (P5)."""
+    licensing.assign_configuration(svc, actor, body.configuration_id, [device_id])
+    return _answer(svc, actor, devices.get_device(svc, actor, device_id))
 
 
 # --- documents and the installation photo (A3) -------------------------------------------

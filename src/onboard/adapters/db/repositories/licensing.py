@@ -158,7 +158,13 @@ class SqlLicenses:
     def reserve(self, license_id: str, until: datetime, now: datetime) -> bool:
         c = t.licenses.c
         result = self.conn.execute(
-            update(t.licenses).where(c.id == license_id, *_usable(now)).values(reserved_until=until)
+            update(t.licenses)
+            .where(
+                c.id == license_id,
+                *_usable(now),
+                or_(c.reserved_until.is_(None), c.reserved_until <= now),  # one live code
+            )
+            .values(reserved_until=until)
         )
         return result.rowcount == 1
 
