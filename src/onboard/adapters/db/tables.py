@@ -58,6 +58,18 @@ metadata = MetaData(
 )
 
 
+def _where_present(column: str) -> dict[str, Any]:
+    """A partial index's condition on both backends: only rows that have ``column``."""
+    condition = text(f"{column} IS NOT NULL")
+    return {"postgresql_where": condition, "sqlite_where": condition}
+
+
+def _where_absent(column: str) -> dict[str, Any]:
+    """A partial index's condition on both backends: only rows without ``column``."""
+    condition = text(f"{column} IS NULL")
+    return {"postgresql_where": condition, "sqlite_where": condition}
+
+
 def _created_at() -> Column[object]:
     return Column("created_at", UtcDateTime(), nullable=False)
 
@@ -326,14 +338,12 @@ codes = Table(
         "organization_id",
         "payload",
         unique=True,
-        postgresql_where=text("payload IS NOT NULL"),
-        sqlite_where=text("payload IS NOT NULL"),
+        **_where_present("payload"),
     ),
     Index(
         None,
         "device_id",
-        postgresql_where=text("device_id IS NOT NULL"),
-        sqlite_where=text("device_id IS NOT NULL"),
+        **_where_present("device_id"),
     ),
     Index(None, "organization_id", "batch", "id"),
     Index(None, "organization_id", "active", "id"),
@@ -509,15 +519,13 @@ licenses = Table(
         "ix_licenses_free",
         "product_id",
         "id",
-        postgresql_where=text("device_id IS NULL"),
-        sqlite_where=text("device_id IS NULL"),
+        **_where_absent("device_id"),
     ),
     Index(
         None,
         "device_id",
         unique=True,
-        postgresql_where=text("device_id IS NOT NULL"),
-        sqlite_where=text("device_id IS NOT NULL"),
+        **_where_present("device_id"),
     ),
 )
 
@@ -581,8 +589,7 @@ client_devices = Table(
     Index(
         None,
         "device_id",
-        postgresql_where=text("device_id IS NOT NULL"),
-        sqlite_where=text("device_id IS NOT NULL"),
+        **_where_present("device_id"),
     ),
 )
 
