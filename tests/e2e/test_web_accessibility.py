@@ -95,8 +95,23 @@ def test_every_back_office_screen_names_its_controls_and_has_one_heading(
         "/templates",
         f"/templates/{demo.template_id}",
         "/customers",
+        "/products",
+        f"/products/{demo.product_id}",
+        f"/products/{demo.product_id}/devices",
+        f"/products/{demo.product_id}/configurations",
+        f"/products/{demo.product_id}/codes",
     ]
     problems = [p for path in paths for p in _check(page, path)]
+    # Pages that only a form's answer shows: "Assign device" and a new reusable code.
+    page.goto(f"/products/{demo.product_id}")
+    page.get_by_role("button", name="Assign device").first.click()
+    problems += [f"assign device: {p}" for p in page.evaluate(_PROBLEMS)]
+    page.goto(f"/products/{demo.product_id}/codes")
+    page.get_by_role("button", name="Create code").click()
+    problems += [f"new pairing code: {p}" for p in page.evaluate(_PROBLEMS)]
+    page.goto(f"/products/{demo.product_id}/configurations")
+    page.get_by_role("link", name="Standard").click()
+    problems += [f"configuration: {p}" for p in page.evaluate(_PROBLEMS)]
 
     assert problems == []
     page.goto(f"/devices/{device}")

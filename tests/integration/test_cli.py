@@ -94,6 +94,7 @@ def test_demo_creates_the_demo_organization_once_with_content_to_pair(
     assert first.exit_code == 0, first.output
     assert "first run: the password is" in first.output
     assert "10 stickers in batch DEMO-1" in first.output
+    assert "5 free licenses of 'Field Collector'" in first.output
     assert second.exit_code == 0
     assert "first run" not in second.output
     saved = (tmp_path / "demo-admin.txt").read_text().split()

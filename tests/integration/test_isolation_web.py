@@ -122,6 +122,22 @@ def _code_label(w: World) -> dict[str, str]:
     return {"token": w.paired_a.token, "kind": "svg"}
 
 
+def _product(w: World) -> dict[str, str]:
+    return {"product_id": w.product.id}
+
+
+def _license(w: World) -> dict[str, str]:
+    return {"license_id": w.free_license.id}
+
+
+def _licensed(w: World) -> dict[str, str]:
+    return {"device_id": w.licensed_a.id}
+
+
+def _newer(w: World) -> Form:
+    return {"configuration": w.newer_configuration.id}
+
+
 PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/departments/{department_id}/edit"): Page(_department),
     ("POST", "/departments/{department_id}/edit"): Page(_department, {"name": "Taken over"}),
@@ -227,6 +243,34 @@ PAGES: dict[tuple[str, str], Page] = {
     ),
     # One code's label names the code: as closed as the code itself.
     ("GET", "/codes/{token}/label.{kind}"): Page(_code_label),
+    # Part B (issue 6): products, licenses, pairing codes and configurations are the
+    # organization's; the devices they serve are their departments' (tried below).
+    ("GET", "/products/{product_id}"): Page(_product, organization_wide=True),
+    ("GET", "/products/{product_id}/codes"): Page(_product, organization_wide=True),
+    ("GET", "/products/{product_id}/devices"): Page(_product, organization_wide=True),
+    ("GET", "/products/{product_id}/configurations"): Page(_product, organization_wide=True),
+    ("POST", "/products/{product_id}/licenses"): Page(
+        _product, {"count": "1"}, organization_wide=True
+    ),
+    ("POST", "/products/{product_id}/codes"): Page(
+        _product, {"valid_days": "1"}, organization_wide=True
+    ),
+    ("POST", "/products/{product_id}/configurations"): Page(
+        _product, {"name": "Taken over", "body": "{}"}, organization_wide=True
+    ),
+    ("POST", "/products/{product_id}/devices/configuration"): Page(
+        _product, lambda w: {**_newer(w), "devices": w.licensed_a.id}
+    ),
+    ("POST", "/devices/{device_id}/configuration"): Page(_licensed, _newer),
+    ("POST", "/licenses/{license_id}/assign"): Page(_license, {}, organization_wide=True),
+    ("POST", "/licenses/{license_id}/pairing-code"): Page(_license, {}, organization_wide=True),
+    ("GET", "/licenses/{license_id}/state"): Page(_license, organization_wide=True),
+    ("POST", "/pairing-codes/{code_id}/revoke"): Page(
+        lambda w: {"code_id": w.pairing_code.id}, {}, organization_wide=True
+    ),
+    ("GET", "/configurations/{configuration_id}"): Page(
+        lambda w: {"configuration_id": w.configuration.id}, organization_wide=True
+    ),
     # The mobile app (§5)
     ("GET", "/m/devices/{device_id}"): Page(_device),
     ("GET", "/m/devices/{device_id}/pair"): Page(_device),
@@ -263,6 +307,7 @@ LISTS = [
     "/devices",
     "/templates",
     "/batches",
+    "/products",
     "/m/devices",
     "/departments",
     "/members",
@@ -282,6 +327,7 @@ NOT_AIMED = {
     ("GET", "/m/scan"), ("POST", "/m/scan/photo"), ("POST", "/m/scan/frame"),
     ("GET", "/devices/new"), ("POST", "/devices/new"), ("GET", "/templates/new"),
     ("POST", "/templates"), ("GET", "/batches/new"), ("POST", "/batches"),
+    ("POST", "/products"),
     *(("GET", path) for path in LISTS),
     # Public code pages (A12) carry no tenant scope: anyone holding the sticker opens them.
     # Their staff view and pair/unpair go through the scoped use cases; crossing departments
@@ -289,6 +335,8 @@ NOT_AIMED = {
     ("GET", "/c/{token}"), ("GET", "/C/{token}"), ("POST", "/c/{token}/pin"),
     ("POST", "/c/{token}/notify"), ("POST", "/c/{token}/pair"), ("GET", "/c/{token}/unpair"),
     ("POST", "/c/{token}/unpair"),
+    # A pairing link opened in a browser (B3, B4) explains itself and looks nothing up.
+    ("GET", "/p/{code}"), ("GET", "/P/{code}"),
     # GS1 Digital Link paths (A14) are public too: they name a device by GTIN and serial
     # platform-wide and lead to its code page; creating a code there goes through the
     # scoped use case (tests/e2e/test_api_dynamic_codes.py tries another organization).
@@ -439,3 +487,24 @@ def _codes_of_batch(world: World) -> list[Code]:
         world.svc, world.org.actor, CodeFilter(batch=BATCH_OF_A), PageRequest()
     )
     return found.items
+
+
+def test_a_product_names_department_a_s_licensed_device_only_to_members_who_see_it(
+    browsers: tuple[World, dict[str, TestClient]],
+) -> None:
+    """P5 and B2: every member of the organization sees the product, its licenses and its
+    configurations, but department A's licensed device (its name, its row among the paired
+    devices and among a configuration's users) only the Administrator does; a member of
+    department B reads that its license serves "a device you do not see"."""
+    world, clients = browsers
+    product = f"/products/{world.product.id}"
+    pages = (product, f"{product}/devices", f"/configurations/{world.configuration.id}")
+    for page in pages:
+        assert world.licensed_a.name in clients[ADMIN].get(page).text, page
+        shown = clients[IN_B].get(page)
+        assert shown.status_code == 200, page
+        assert world.licensed_a.name not in shown.text, page
+        assert world.licensed_a.id not in shown.text, page
+    assert "a device you do not see" in clients[IN_B].get(product).text
+    state = clients[IN_B].get(f"/licenses/{world.free_license.id}/state").json()
+    assert state == {"status": "free", "device_name": None, "device_url": None}

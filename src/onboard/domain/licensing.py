@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -77,6 +78,28 @@ class License:
     def expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now
 
+    def reserved(self, now: datetime) -> bool:
+        """Held for a live single-use code (B4)."""
+        return (
+            self.device_id is None
+            and self.reserved_until is not None
+            and (self.reserved_until > now)
+        )
+
+
+@dataclass(frozen=True)
+class LicenseTally:
+    """A product's licenses counted (B2): free ones a device may take, those serving a
+    device, and free ones past their expiry."""
+
+    free: int = 0
+    assigned: int = 0
+    expired: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.free + self.assigned + self.expired
+
 
 @dataclass(frozen=True)
 class PairingCode:
@@ -135,6 +158,16 @@ class ClientDevice:
     last_checkin_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class LicensedDevice:
+    """A paired client device as the back office lists it: its record, its twin's name and
+    its configuration's name."""
+
+    client: ClientDevice
+    device_name: str
+    configuration_name: str | None
+
+
 def new_pairing_code(entropy: bytes) -> str:
     """A pairing code's text: one Crockford digit per random byte."""
     if len(entropy) != PAIRING_CODE_BYTES:
@@ -172,8 +205,29 @@ def configuration_etag(body: dict[str, Any]) -> str:
 
 
 def check_configuration_body(body: object) -> dict[str, Any]:
+    """B8: a JSON object of at most 64 KiB that every database stores as it came: finite
+    numbers (NaN and infinity are not JSON) and no NUL (PostgreSQL text cannot hold it),
+    in keys or values, however deep."""
     if not isinstance(body, dict):
         raise Invalid("A configuration is a JSON object.", fields={"body": "a JSON object"})
+    pending: list[object] = [body]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise Invalid(
+                "A configuration's numbers are finite: NaN and infinity are not JSON.",
+                fields={"body": "finite numbers only"},
+            )
+        if isinstance(item, str) and "\x00" in item:
+            raise Invalid(
+                "A configuration's text cannot hold the NUL character.",
+                fields={"body": "no NUL characters"},
+            )
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
     size = len(json.dumps(body, ensure_ascii=False).encode())
     if size > MAX_CONFIGURATION_BYTES:
         raise Invalid(

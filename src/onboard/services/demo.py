@@ -1,5 +1,6 @@
 """The demo organization's starting content: enough to walk through every pairing flow of
-SPEC Part A right after `make run` (a template, devices, free stickers, one paired code)."""
+SPEC Part A right after `make run` (a template, devices, free stickers, one paired code),
+and a licensed product to pair client devices with (Part B)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 
 from onboard.domain.access import Actor
 from onboard.domain.devices import Location
-from onboard.services import codes, devices, pairing, templates
+from onboard.services import codes, devices, licensing, pairing, templates
 from onboard.services.devices import DeviceInput
 from onboard.services.ports import Services
 
@@ -22,6 +23,9 @@ DEMO_DEVICES = (
     ("Heat pump, Library", "AW12-0002", "Marktstraße 4, roof"),
     ("Heat pump, School", "AW12-0003", None),
 )
+DEMO_PRODUCT = "Field Collector"
+DEMO_LICENSES = 5
+DEMO_CONFIGURATION = {"upload_interval_s": 300, "server": "https://collect.example.com"}
 
 
 @dataclass(frozen=True)
@@ -30,11 +34,15 @@ class DemoContent:
     device_ids: list[str]
     tokens: list[str]
     """The batch of stickers; the first is paired with the first device."""
+    product_id: str
+    """A client application with free licenses and a configuration, no device yet."""
 
 
 def fill_demo(svc: Services, actor: Actor, *, stickers: int = 10) -> DemoContent:
     """A template "Heat pump AW-12", three devices made from it and a batch of stickers,
-    the first paired with the first device: the rest are there to be paired (A6, A7)."""
+    the first paired with the first device: the rest are there to be paired (A6, A7). And
+    the product "Field Collector" with five free licenses and a configuration, for client
+    devices to pair with (B1-B8)."""
     template = templates.create_template(svc, actor, name="Heat pump AW-12", fields=DEMO_FIELDS)
     made = [
         devices.create_device(
@@ -52,4 +60,7 @@ def fill_demo(svc: Services, actor: Actor, *, stickers: int = 10) -> DemoContent
     ]
     batch = codes.create_codes(svc, actor, count=stickers, batch=DEMO_BATCH, label="Scan me")
     pairing.pair_code(svc, actor, batch[0].token, made[0].id)
-    return DemoContent(template.id, [d.id for d in made], [c.token for c in batch])
+    product = licensing.create_product(svc, actor, name=DEMO_PRODUCT)
+    licensing.grant_licenses(svc, actor, product.id, count=DEMO_LICENSES, expires_at=None)
+    licensing.create_configuration(svc, actor, product.id, name="Standard", body=DEMO_CONFIGURATION)
+    return DemoContent(template.id, [d.id for d in made], [c.token for c in batch], product.id)

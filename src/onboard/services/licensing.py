@@ -229,7 +229,8 @@ def single_use_code(
 
 
 def revoke_pairing_code(svc: Services, actor: Actor, code_id: str) -> PairingCode:
-    """B3: a revoked code pairs no more devices; those it paired stay."""
+    """B3: a revoked code pairs no more devices; those it paired stay. A single-use code's
+    license is free again at once (B4)."""
     scope = actor.require(Permission.MANAGE_LICENSING)
     now = svc.clock.now()
     with svc.uow() as uow:
@@ -238,6 +239,9 @@ def revoke_pairing_code(svc: Services, actor: Actor, code_id: str) -> PairingCod
             raise not_found("pairing code", code_id)
         if code.revoked_at is None:
             uow.pairing_codes.revoke(code.id, now)
+            if code.license_id is not None:
+                # B4 reserves a license only while its code is valid: revoked, it is free.
+                uow.licenses.release(code.license_id)
             uow.record(
                 actor,
                 Change("pairing_code.revoked", Target("pairing_code", code.id)),

@@ -29,7 +29,9 @@ from onboard.domain.licensing import (
     ClientDevice,
     Configuration,
     License,
+    LicensedDevice,
     LicenseStatus,
+    LicenseTally,
     PairingCode,
     Product,
 )
@@ -345,7 +347,16 @@ class LicenseRepository(Protocol):
         """Hold a free license for a single-use code until ``until`` (B4)."""
         ...
 
+    def release(self, license_id: str) -> None:
+        """End a free license's hold for a single-use code (B4)."""
+        ...
+
     def of_device(self, device_id: str) -> License | None: ...
+    def tally(
+        self, organization_id: str, product_ids: Sequence[str], now: datetime
+    ) -> dict[str, LicenseTally]:
+        """The licenses of these products counted, by product (those without any absent)."""
+        ...
 
 
 class PairingCodeRepository(Protocol):
@@ -385,6 +396,21 @@ class ClientDeviceRepository(Protocol):
         ...
 
     def set_configuration(self, client_ids: Sequence[str], configuration_id: str) -> int: ...
+    def list_page(
+        self,
+        scope: Scope,
+        product_id: str | None,
+        configuration_id: str | None,
+        page: PageRequest,
+    ) -> Page[LicensedDevice]:
+        """Paired devices whose twins the scope sees, newest paired first."""
+        ...
+
+    def count_by_configuration(
+        self, scope: Scope, configuration_ids: Sequence[str]
+    ) -> dict[str, int]:
+        """How many paired devices the scope sees use each configuration."""
+        ...
 
 
 class InteractionRepository(Protocol):

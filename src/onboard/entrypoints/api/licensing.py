@@ -4,7 +4,6 @@ configurations are organization-wide, like templates."""
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -12,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import AfterValidator, BaseModel, Field
 
 from onboard.adapters.qr import qr_svg
+from onboard.domain.errors import Invalid
 from onboard.domain.licensing import (
     DEFAULT_TTL_SECONDS,
     MAX_LICENSES_AT_ONCE,
@@ -23,6 +23,7 @@ from onboard.domain.licensing import (
     LicenseStatus,
     PairingCode,
     Product,
+    check_configuration_body,
 )
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
@@ -42,21 +43,11 @@ IdFilter = Annotated[str | None, Query(min_length=1, max_length=64, pattern=s.NO
 
 
 def _storable(value: Any) -> Any:
-    """A configuration body every database stores as it came: no NaN or infinity (not
-    JSON) and no NUL (PostgreSQL text cannot hold it), in keys or values, however deep."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            raise ValueError("numbers must be finite")
-        if isinstance(item, str) and "\x00" in item:
-            raise ValueError("text must not contain NUL")
-        if isinstance(item, dict):
-            pending.extend(item.keys())
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return value
+    """The configuration rules of B8 as a validation error of the body."""
+    try:
+        return check_configuration_body(value)
+    except Invalid as refused:
+        raise ValueError(refused.detail) from None
 
 
 ConfigurationBody = Annotated[dict[str, Any], AfterValidator(_storable)]

@@ -12,7 +12,7 @@ from onboard.config import SettingsError, get_settings
 from onboard.entrypoints.cli.common import container, fail
 from onboard.services import organizations, tokens
 from onboard.services.common import OPERATOR, member_actor
-from onboard.services.demo import DEMO_BATCH, fill_demo
+from onboard.services.demo import DEMO_BATCH, DEMO_LICENSES, DEMO_PRODUCT, fill_demo
 
 DEMO_ORGANIZATION = "Demo"
 DEMO_ADMIN = "admin@example.com"
@@ -89,6 +89,10 @@ def demo() -> None:
             f"  Demo content: a template, {len(content.device_ids)} devices and "
             f"{len(content.tokens)} stickers in batch {DEMO_BATCH}, the first paired; "
             f"the mobile app is at {url}/m"
+        )
+        typer.echo(
+            f"  Licenses: {DEMO_LICENSES} free licenses of {DEMO_PRODUCT!r} at {url}/products; "
+            "pair a client device with: onboard device pair <the pairing link>"
         )
 
 

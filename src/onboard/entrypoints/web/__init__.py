@@ -12,15 +12,19 @@ from onboard.entrypoints.web import (
     batches,
     codepage,
     codes,
+    configurations,
     customers,
     dashboard,
     departments,
     device_templates,
     devices,
     digital_link,
+    licensed_devices,
     members,
     mobile,
+    pairing_links,
     portal,
+    products,
 )
 from onboard.entrypoints.web.rendering import STATIC, build_environment
 from onboard.entrypoints.web.routing import install_error_pages
@@ -45,9 +49,13 @@ def mount_web(app: FastAPI) -> None:
         departments,
         members,
         customers,
+        products,
+        configurations,
+        licensed_devices,
         audit,
         mobile,
         portal,
+        pairing_links,
         digital_link,
     ):
         app.include_router(module.router)

@@ -36,6 +36,7 @@ from onboard.entrypoints.web.device_views import (
     template_of,
 )
 from onboard.entrypoints.web.forms import CsrfField
+from onboard.entrypoints.web.licensed_devices import licensed_card
 from onboard.entrypoints.web.rendering import FormErrors, redirect, render
 from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import MemberActor, Svc
@@ -70,6 +71,8 @@ def _overview(
         attributes=attribute_rows(device, template),
         department_names={d.id: d.name for d in all_departments(svc, actor)},
         photo_url=photo,
+        can_manage_licensing=actor.can(Permission.MANAGE_LICENSING),
+        **licensed_card(svc, actor, device.id),
     )
     return render(request, "devices/overview.html", context, error=error)
 

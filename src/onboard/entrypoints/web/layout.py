@@ -29,7 +29,7 @@ AREAS: tuple[Area, ...] = (
     Area("devices", "Devices", "/devices"),
     Area("templates", "Templates", "/templates"),
     Area("customers", "Customers", "/customers"),
-    Area("licenses", "Licenses", None),
+    Area("licenses", "Licenses", "/products"),
     Area("enrollments", "Enrollments", None),
     Area("provisioning", "Provisioning", None),
     Area("environments", "Environments", None),

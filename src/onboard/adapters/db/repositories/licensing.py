@@ -8,7 +8,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import bulk_insert, paginate
@@ -18,7 +31,9 @@ from onboard.domain.licensing import (
     ClientDevice,
     Configuration,
     License,
+    LicensedDevice,
     LicenseStatus,
+    LicenseTally,
     PairingCode,
     PairingCodeKind,
     Product,
@@ -168,11 +183,45 @@ class SqlLicenses:
         )
         return result.rowcount == 1
 
+    def release(self, license_id: str) -> None:
+        c = t.licenses.c
+        self.conn.execute(
+            update(t.licenses)
+            .where(c.id == license_id, c.device_id.is_(None))
+            .values(reserved_until=None)
+        )
+
     def of_device(self, device_id: str) -> License | None:
         rows = self.conn.execute(
             select(t.licenses).where(t.licenses.c.device_id == device_id)
         ).all()
         return next(iter(self._records(rows)), None)
+
+    def tally(
+        self, organization_id: str, product_ids: Sequence[str], now: datetime
+    ) -> dict[str, LicenseTally]:
+        if not product_ids:
+            return {}
+        c = t.licenses.c
+        free = and_(*_usable(now))
+        expired = and_(c.device_id.is_(None), c.expires_at <= now)
+
+        def counted(condition: ColumnElement[bool]) -> ColumnElement[int]:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        rows = self.conn.execute(
+            select(
+                c.product_id,
+                counted(free).label("free"),
+                counted(c.device_id.is_not(None)).label("assigned"),
+                counted(expired).label("expired"),
+            )
+            .where(c.organization_id == organization_id, c.product_id.in_(list(product_ids)))
+            .group_by(c.product_id)
+        ).all()
+        return {
+            r.product_id: LicenseTally(int(r.free), int(r.assigned), int(r.expired)) for r in rows
+        }
 
 
 class SqlPairingCodes:
@@ -386,6 +435,52 @@ class SqlClientDevices:
             )
             changed += int(result.rowcount)
         return changed
+
+    def list_page(
+        self,
+        scope: Scope,
+        product_id: str | None,
+        configuration_id: str | None,
+        page: PageRequest,
+    ) -> Page[LicensedDevice]:
+        c = t.client_devices.c
+        query = self._paired(scope).add_columns(t.configurations.c.name.label("configuration_name"))
+        query = query.outerjoin(t.configurations, t.configurations.c.id == c.configuration_id)
+        if product_id is not None:
+            query = query.where(c.product_id == product_id)
+        if configuration_id is not None:
+            query = query.where(c.configuration_id == configuration_id)
+
+        def records(rows: Sequence[Row[Any]]) -> list[LicensedDevice]:
+            return [
+                LicensedDevice(self._record(r), r.device_name, r.configuration_name) for r in rows
+            ]
+
+        return paginate(self.conn, query, c.id, page, records, newest_first=True)
+
+    def count_by_configuration(
+        self, scope: Scope, configuration_ids: Sequence[str]
+    ) -> dict[str, int]:
+        if not configuration_ids:
+            return {}
+        c = t.client_devices.c
+        query = (
+            self._paired(scope)
+            .with_only_columns(c.configuration_id, func.count().label("devices"))
+            .where(c.configuration_id.in_(list(configuration_ids)))
+            .group_by(c.configuration_id)
+        )
+        return {r.configuration_id: int(r.devices) for r in self.conn.execute(query)}
+
+    @staticmethod
+    def _paired(scope: Scope) -> Select[Any]:
+        """Client devices still paired, joined to their twins as the scope sees them (P5)."""
+        c = t.client_devices.c
+        return (
+            select(t.client_devices, t.devices.c.name.label("device_name"))
+            .join(t.devices, t.devices.c.id == c.device_id)
+            .where(c.organization_id == scope.organization_id, visible(scope, t.devices))
+        )
 
     def replace_credential(self, client_id: str, credential_digest: str) -> None:
         c = t.client_devices.c
