@@ -19,6 +19,7 @@ from onboard.adapters.db import tables
 from onboard.adapters.qr import read_qr_codes
 from onboard.domain.licensing import LicenseStatus
 from onboard.services import licensing
+from onboard.services.devices import get_device
 from onboard.services.ports import PageRequest, Services
 from tests import factories
 from tests.answers import json_of, problem_of
@@ -188,14 +189,17 @@ def test_create_code_shows_the_reusable_qr_once_as_a_secret_and_revoking_it_stop
     page: Page, live_server: LiveServer
 ) -> None:
     """B3: the code's QR and link are shown once with a warning that they are secrets; the
-    list counts its pairings without showing it; revoked, it pairs no more (410)."""
+    devices paired with it join the departments ticked; the list counts its pairings
+    without showing it; revoked, it pairs no more (410)."""
     svc = live_server.container.services
     org = factories.make_org(svc)
     product_id = product_with_licenses(svc, org, 5)
+    field_team = factories.make_department(svc, org, name=factories.unique("Field team"))
     sign_in(page, org.admin.email, factories.PASSWORD)
     page.goto(f"/products/{product_id}")
 
     page.get_by_role("link", name="Pairing codes").click()
+    page.get_by_label(field_team.name).check()
     page.get_by_label("Valid for (days)").fill("0")
     page.get_by_role("button", name="Create code").click()
     expect(page.get_by_label("Valid for (days)")).to_have_attribute("aria-invalid", "true")
@@ -206,7 +210,9 @@ def test_create_code_shows_the_reusable_qr_once_as_a_secret_and_revoking_it_stop
     expect(page.get_by_role("alert")).to_contain_text("This QR and its link are secrets.")
     url = page.get_by_test_id("pairing-url").inner_text()
     assert shown_qr(page) == url.upper()
-    json_of(pair(live_server, url, "CODE-DEVICE-1"))
+    paired = json_of(pair(live_server, url, "CODE-DEVICE-1"))
+    # P5: the device joins the departments ticked on the form, kept after the refusal.
+    assert get_device(svc, org.actor, paired["device_id"]).departments == {field_team.id}
 
     page.get_by_role("link", name="Done").click()
     row = page.locator("tbody tr").first

@@ -12,6 +12,7 @@ import pytest
 
 from onboard.domain.errors import (
     Conflict,
+    DepartmentForbidden,
     Invalid,
     LicenseNotFree,
     NameTaken,
@@ -25,12 +26,12 @@ from onboard.domain.errors import (
     Unauthenticated,
 )
 from onboard.domain.licensing import LicenseStatus
-from onboard.services import licensing
+from onboard.services import licensing, licensing_overview
 from onboard.services.common import member_actor
-from onboard.services.devices import delete_device
+from onboard.services.devices import delete_device, get_device
 from onboard.services.licensing import HardwareReport
 from onboard.services.ports import PageRequest, Services
-from tests.factories import Org, make_member, make_org
+from tests.factories import Org, make_department, make_member, make_org
 
 ALL = PageRequest(limit=1000)
 
@@ -343,3 +344,42 @@ def test_check_in_brings_a_changed_configuration_once_and_unpair_after_removal(
         licensing.checkin(svc, paired.credential)
     with pytest.raises(Unauthenticated):
         licensing.checkin(svc, "not-a-credential")
+
+
+def test_devices_join_the_departments_of_the_code_they_pair_with(svc: Services) -> None:
+    """P5 with B3, B4: a Device Manager restricted to a department makes codes whose devices
+    join that department, so they see what they paired and other departments do not; an
+    unrestricted Administrator chooses the departments or gives none; nobody gives a
+    department they are not in or one that does not exist, and nothing is made then."""
+    org = make_org(svc)
+    north = make_department(svc, org, name="North")
+    south = make_department(svc, org, name="South")
+    manager = member_actor(make_member(svc, org, roles=["device_manager"], departments=[north.id]))
+    southerner = member_actor(make_member(svc, org, roles=["viewer"], departments=[south.id]))
+    product_id = product_with_licenses(svc, org, 4)
+
+    theirs = licensing.create_pairing_code(svc, manager, product_id)
+    assert theirs.code.departments == {north.id}
+    by_code = licensing.pair(svc, theirs.text, HardwareReport("NORTH-1"))
+    free = licensing.list_licenses(svc, org.actor, ALL, product_id=product_id).items[-1]
+    single = licensing.single_use_code(svc, manager, free.id)
+    by_license = licensing.pair(svc, single.text, HardwareReport("NORTH-2"))
+    for paired in (by_code, by_license):
+        assert get_device(svc, manager, paired.device_id).departments == {north.id}
+        with pytest.raises(NotFound):
+            get_device(svc, southerner, paired.device_id)
+    seen = licensing_overview.list_licensed_devices(svc, southerner, ALL, product_id=product_id)
+    assert seen.items == []
+
+    chosen = licensing.create_pairing_code(svc, org.actor, product_id, departments=[south.id])
+    south_device = licensing.pair(svc, chosen.text, HardwareReport("SOUTH-1")).device_id
+    assert get_device(svc, southerner, south_device).departments == {south.id}
+    plain = licensing.create_pairing_code(svc, org.actor, product_id)
+    assert plain.code.departments == frozenset()
+
+    with pytest.raises(DepartmentForbidden):
+        licensing.create_pairing_code(svc, manager, product_id, departments=[south.id])
+    with pytest.raises(Invalid):
+        licensing.create_pairing_code(svc, org.actor, product_id, departments=["01NOSUCH"])
+    codes = licensing.list_pairing_codes(svc, org.actor, ALL, product_id=product_id)
+    assert len(codes.items) == 4

@@ -116,6 +116,8 @@ class PairingCode:
     revoked_at: datetime | None
     license_id: str | None
     created_at: datetime
+    departments: frozenset[str] = frozenset()
+    """Given to the devices that pair with it (P5): its creator's, or those chosen."""
 
     def check_redeemable(self, now: datetime) -> None:
         """B7, in this order: revoked, expired, used up."""

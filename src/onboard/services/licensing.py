@@ -43,7 +43,7 @@ from onboard.domain.licensing import (
     read_pairing_code,
 )
 from onboard.domain.values import digest_secret, require_name
-from onboard.services.common import not_found
+from onboard.services.common import device_target, not_found, resolve_departments
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
 
 MAX_ASSIGNED_AT_ONCE = 10_000
@@ -175,6 +175,7 @@ def _issue(svc: Services, uow: UnitOfWork, actor: Actor, code: PairingCode) -> I
                 "expires_at": code.expires_at.isoformat(),
                 "max_uses": code.max_uses,
                 "license_id": code.license_id,
+                "departments": sorted(code.departments),
             },
         ),
         organization_id=code.organization_id,
@@ -189,8 +190,10 @@ def create_pairing_code(
     *,
     valid_days: int | None = None,
     max_uses: int | None = None,
+    departments: list[str] | None = None,
 ) -> IssuedCode:
-    """B3: a reusable code, valid 30 days unless said otherwise."""
+    """B3: a reusable code, valid 30 days unless said otherwise. The devices that pair with
+    it get its departments: those chosen, or its creator's (P5)."""
     scope = actor.require(Permission.MANAGE_LICENSING)
     validity, max_uses = check_validity(valid_days, max_uses)
     now = svc.clock.now()
@@ -199,6 +202,7 @@ def create_pairing_code(
         code = PairingCode(
             svc.ids.new(), scope.organization_id, product.id, PairingCodeKind.REUSABLE,
             now + validity, max_uses, 0, None, None, now,
+            resolve_departments(uow, scope, departments) or frozenset(),
         )  # fmt: skip
         issued = _issue(svc, uow, actor, code)
         uow.commit()
@@ -209,7 +213,7 @@ def single_use_code(
     svc: Services, actor: Actor, license_id: str, *, ttl_seconds: int | None = None
 ) -> IssuedCode:
     """B4: "Assign device": a code for this one license, valid 60 s (30-300), usable once;
-    the license is reserved for it meanwhile."""
+    the license is reserved for it meanwhile. The device gets its creator's departments."""
     scope = actor.require(Permission.MANAGE_LICENSING)
     ttl = check_ttl(ttl_seconds)
     now = svc.clock.now()
@@ -221,7 +225,7 @@ def single_use_code(
             raise LicenseNotFree("This license is not free (or has expired); pick a free one.")
         code = PairingCode(
             svc.ids.new(), scope.organization_id, found.product_id, PairingCodeKind.SINGLE_USE,
-            now + ttl, 1, 0, None, found.id, now,
+            now + ttl, 1, 0, None, found.id, now, scope.assign(None) or frozenset(),
         )  # fmt: skip
         issued = _issue(svc, uow, actor, code)
         uow.commit()
@@ -292,6 +296,19 @@ def pair(
     text = read_pairing_code(scanned)
     if text is None:
         raise NotFound("This is not a pairing code.")
+    try:
+        return _pair_once(svc, text, replace(report, hardware_id=hardware_id), source_ip)
+    except Conflict as clash:
+        if type(clash) is not Conflict:
+            raise
+        # The same hardware pairing twice at the same moment (one insert lost the race), or
+        # the code's last use taken meanwhile: once more, the pairing sees what won, and
+        # answers as a re-pairing (B5) or with the code's own refusal (B7).
+        return _pair_once(svc, text, replace(report, hardware_id=hardware_id), source_ip)
+
+
+def _pair_once(svc: Services, text: str, report: HardwareReport, source_ip: str | None) -> Paired:
+    hardware_id = report.hardware_id
     now = svc.clock.now()
     credential = secrets.token_urlsafe(32)
     with svc.uow() as uow:
@@ -327,7 +344,7 @@ def pair(
             serial=None,
             template_id=None,
             attributes={},
-            departments=frozenset(),
+            departments=code.departments,
             customer_id=None,
             location=Location(),
             status=DeviceStatus.ACTIVE,
@@ -358,7 +375,7 @@ def pair(
             actor,
             Change(
                 "device.paired",
-                Target("device", device.id),
+                device_target(device),
                 after={
                     "product_id": code.product_id,
                     "license_id": license_id,

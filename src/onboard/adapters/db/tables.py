@@ -549,6 +549,26 @@ pairing_codes = Table(
     Index(None, "organization_id", "product_id", "id"),
 )
 
+# The departments a pairing code gives the devices that pair with it (P5): its creator's,
+# or those chosen. A department deleted later is dropped from the codes.
+pairing_code_departments = Table(
+    "pairing_code_departments",
+    metadata,
+    Column(
+        "pairing_code_id",
+        ID,
+        ForeignKey("pairing_codes.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "department_id",
+        ID,
+        ForeignKey("departments.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
 # Named JSON documents per product, immutable once made (B8).
 configurations = Table(
     "configurations",

@@ -95,6 +95,11 @@ class PairingCodeCreate(s.Body):
         None, ge=1, le=MAX_VALID_DAYS, description="Default: 30 days (B3)."
     )
     max_uses: int | None = Field(None, ge=1, le=MAX_USES, description="Default: no limit.")
+    departments: s.DepartmentIds | None = Field(
+        None,
+        description="Given to the devices that pair with it (P5). Default: yours, or none "
+        "when you work in every department.",
+    )
 
 
 class PairingCodePublic(BaseModel):
@@ -112,6 +117,7 @@ class PairingCodePublic(BaseModel):
     max_uses: int | None
     revoked: bool
     license_id: str | None = Field(description="A single-use code's license (B4).")
+    departments: list[str] = Field(description="What the devices that pair with it get (P5).")
     created_at: datetime
 
 
@@ -187,6 +193,7 @@ def _pairing_code(code: PairingCode, issued: IssuedCode | None = None) -> Pairin
         max_uses=code.max_uses,
         revoked=code.revoked_at is not None,
         license_id=code.license_id,
+        departments=sorted(code.departments),
         created_at=code.created_at,
     )
 
@@ -273,7 +280,12 @@ def create_pairing_code(
     """B3: any number of devices (or ``max_uses``) pair with it while it is valid, each
     taking a free license. Its code, link and QR are secrets, shown in this answer only."""
     issued = licensing.create_pairing_code(
-        svc, actor, body.product_id, valid_days=body.valid_days, max_uses=body.max_uses
+        svc,
+        actor,
+        body.product_id,
+        valid_days=body.valid_days,
+        max_uses=body.max_uses,
+        departments=body.departments,
     )
     return _pairing_code(issued.code, issued)
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 
 from onboard.adapters.qr import qr_svg
 from onboard.domain.access import Actor, Permission
-from onboard.domain.errors import Invalid, LicenseNotFree, NameTaken
+from onboard.domain.errors import DepartmentForbidden, Invalid, LicenseNotFree, NameTaken
 from onboard.domain.licensing import (
     DEFAULT_TTL_SECONDS,
     DEFAULT_VALID_DAYS,
@@ -24,7 +24,15 @@ from onboard.domain.licensing import (
 )
 from onboard.entrypoints import http
 from onboard.entrypoints.http import status_of
-from onboard.entrypoints.web.forms import CsrfField, Cursor, Text, parse_time, with_query
+from onboard.entrypoints.web.departments import all_departments
+from onboard.entrypoints.web.forms import (
+    Choices,
+    CsrfField,
+    Cursor,
+    Text,
+    parse_time,
+    with_query,
+)
 from onboard.entrypoints.web.rendering import FormErrors, form_errors, redirect, render
 from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import MemberActor, Svc
@@ -323,7 +331,7 @@ def _codes(
     product_id: str,
     paging: PageRequest,
     *,
-    draft: tuple[str, str] = (str(DEFAULT_VALID_DAYS), ""),
+    draft: tuple[str, str, tuple[str, ...]] = (str(DEFAULT_VALID_DAYS), "", ()),
     errors: FormErrors | None = None,
     status: int | None = None,
 ) -> Response:
@@ -337,6 +345,7 @@ def _codes(
             "list_url": f"{product_path(product_id)}/codes",
             "paged": paging.after is not None,
             "draft": draft,
+            "departments": all_departments(svc, actor),
             "max_days": MAX_VALID_DAYS,
             "max_uses": MAX_USES,
         }
@@ -364,10 +373,12 @@ def create_code(
     csrf: CsrfField = "",
     valid_days: Text = "",
     max_uses: Text = "",
+    departments: Choices = None,
 ) -> Response:
     """B3 "Create code": a reusable code, shown once as a QR and a link with a warning
     that both are secrets."""
     http.check_csrf(request, csrf)
+    chosen = [d for d in departments or [] if d]
     try:
         issued = licensing.create_pairing_code(
             svc,
@@ -379,17 +390,18 @@ def create_code(
             max_uses=_whole(max_uses, "max_uses", f"1 to {MAX_USES:,}")
             if max_uses.strip()
             else None,
+            departments=chosen or None,
         )
-    except Invalid as refused:
+    except (Invalid, DepartmentForbidden) as refused:
         return _codes(
             request,
             svc,
             actor,
             product_id,
             PageRequest(),
-            draft=(valid_days, max_uses),
+            draft=(valid_days, max_uses, tuple(chosen)),
             errors=form_errors(refused),
-            status=422,
+            status=status_of(refused),
         )
     overview = licensing_overview.product_overview(svc, actor, product_id)
     context = product_context(svc, actor, overview, "codes")

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 
 from onboard.adapters.db import tables as t
-from onboard.adapters.db.repositories.base import bulk_insert, paginate
+from onboard.adapters.db.repositories.base import Linked, bulk_insert, paginate
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
 from onboard.domain.licensing import (
@@ -227,9 +227,10 @@ class SqlLicenses:
 class SqlPairingCodes:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.links = Linked(conn, t.pairing_code_departments, "pairing_code_id")
 
-    @staticmethod
-    def _records(rows: Sequence[Row[Any]]) -> list[PairingCode]:
+    def _records(self, rows: Sequence[Row[Any]]) -> list[PairingCode]:
+        links = self.links.of(r.id for r in rows)
         return [
             PairingCode(
                 r.id,
@@ -242,6 +243,7 @@ class SqlPairingCodes:
                 r.revoked_at,
                 r.license_id,
                 r.created_at,
+                links[r.id],
             )
             for r in rows
         ]
@@ -266,6 +268,7 @@ class SqlPairingCodes:
                 created_at=code.created_at,
             )
         )
+        self.links.replace(code.id, code.departments)
 
     def get(self, scope: Scope, code_id: str) -> PairingCode | None:
         return self._one(visible(scope, t.pairing_codes), t.pairing_codes.c.id == code_id)
