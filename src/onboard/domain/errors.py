@@ -229,3 +229,39 @@ class PairingCodeRevoked(Gone):
     """The pairing code was revoked (SPEC B3, B7)."""
 
     code = "pairing_code_revoked"
+
+
+class EnrollmentForbidden(Forbidden):
+    """Only Administrators, or members who are both Device Manager and IoT Manager, create,
+    import or delete enrollments (SPEC C8)."""
+
+    code = "enrollment_forbidden"
+    title = "Enrollment not allowed"
+
+
+class InvalidTransition(Conflict):
+    """An enrollment cannot move from its state to that one (SPEC C2)."""
+
+    code = "invalid_transition"
+    title = "Not possible in this state"
+
+
+class InvalidSignature(Unauthenticated):
+    """A device's proof does not verify with its key (§6)."""
+
+    code = "invalid_signature"
+    title = "Invalid signature"
+
+
+class SignatureExpired(Unauthenticated):
+    """A device's proof names a time in the past or more than an hour ahead (§6)."""
+
+    code = "signature_expired"
+    title = "Signature expired"
+
+
+class NotEnrolled(NotFound):
+    """No enrollment waits for this serial (§6)."""
+
+    code = "not_enrolled"
+    title = "Not enrolled"
