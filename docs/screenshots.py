@@ -41,6 +41,7 @@ from onboard.services import (
     departments,
     devices,
     documents,
+    licensing,
     organizations,
     pairing,
     public,
@@ -50,6 +51,7 @@ from onboard.services import (
 from onboard.services.common import member_actor
 from onboard.services.devices import DeviceInput
 from onboard.services.documents import DocumentInput
+from onboard.services.licensing import HardwareReport
 from onboard.services.ports import Services
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +86,12 @@ class SteppingClock:
     def now(self) -> datetime:
         self._now += self._step
         return self._now
+
+    def jump(self, to: datetime) -> None:
+        """Let time pass (days between pairings): the next reading is ``to``."""
+        if to - self._step < self._now:
+            raise ValueError(f"the clock is at {self._now} already, too late for {to}")
+        self._now = to - self._step
 
 
 def photo_png(width: int = 960, height: int = 600) -> bytes:
@@ -140,6 +148,7 @@ class Demo:
     paired_token: str
     unpaired_token: str
     batch_id: str
+    product_id: str
 
 
 def _devices(
@@ -200,7 +209,116 @@ def _devices(
     return made
 
 
-def seed(svc: Services) -> Demo:
+# The technicians' handhelds run Nordwind's own app; the office licenses it per device.
+FIELD_SERVICE: dict[str, Any] = {
+    "api_base_url": "https://service.nordwind.example/api",
+    "sync_interval_minutes": 15,
+    "offline_maps": ["Kiel", "Eckernförde"],
+    "scanner": {"symbologies": ["QR", "DataMatrix", "GS1-128"], "beep": True},
+    "service_report": {"require_photo": True, "require_signature": True},
+}
+WORKSHOP: dict[str, Any] = {
+    **FIELD_SERVICE,
+    "sync_interval_minutes": 5,
+    "offline_maps": [],
+    "kiosk_mode": True,
+}
+FIELD_SERVICE_2: dict[str, Any] = {
+    **FIELD_SERVICE,
+    "sync_interval_minutes": 10,
+    "offline_maps": ["Kiel", "Eckernförde", "Rendsburg"],
+    "service_report": {"require_photo": True, "require_signature": True, "checklist": "F-GAS"},
+}
+# name, hardware id, model, OS, app version, and when it paired (UTC, the morning
+# briefing at the depot or the workshop)
+HANDHELDS: list[tuple[str, str, str, str, str, datetime]] = [
+    ("Handheld J. Petersen", "21194522502761", "Zebra TC52", "Android 11", "2.4.1",
+     datetime(2026, 3, 3, 6, 52, tzinfo=UTC)),
+    ("Handheld M. Schulz", "21194522502784", "Zebra TC52", "Android 11", "2.4.1",
+     datetime(2026, 3, 3, 7, 45, tzinfo=UTC)),
+    ("Handheld S. Nielsen", "R5CT71LMQ4J", "Samsung Galaxy XCover6 Pro", "Android 14",
+     "2.4.1", datetime(2026, 3, 4, 6, 48, tzinfo=UTC)),
+    ("Handheld T. Krüger", "R5CT71LMR2A", "Samsung Galaxy XCover6 Pro", "Android 14",
+     "2.4.1", datetime(2026, 3, 4, 7, 31, tzinfo=UTC)),
+    ("Workshop tablet Kiel", "R52TA0BX9KM", "Samsung Galaxy Tab Active4 Pro", "Android 14",
+     "2.4.1", datetime(2026, 3, 4, 9, 40, tzinfo=UTC)),
+    ("Spare handheld Eckernförde", "22164D82B7", "Honeywell CT40", "Android 11", "2.3.0",
+     datetime(2026, 3, 5, 13, 15, tzinfo=UTC)),
+    ("Handheld L. Hansen", "23078522500412", "Zebra TC53", "Android 13", "2.5.0",
+     datetime(2026, 3, 12, 7, 35, tzinfo=UTC)),
+    ("Handheld K. Awad", "F3A1C2D4-7B9E-4E21-9C55-2D8A6F0B1E37", "iPhone 15", "iOS 17.4",
+     "2.5.0", datetime(2026, 3, 13, 9, 5, tzinfo=UTC)),
+]  # fmt: skip
+# The Friday morning the screenshots show: who checked in when (the spare lies in a
+# drawer since it was paired; the iPhone has only just paired).
+LAST_CHECKINS = [
+    datetime(2026, 3, 13, 6, 41, tzinfo=UTC),
+    datetime(2026, 3, 13, 6, 48, tzinfo=UTC),
+    datetime(2026, 3, 13, 6, 58, tzinfo=UTC),
+    datetime(2026, 3, 13, 7, 12, tzinfo=UTC),
+    datetime(2026, 3, 13, 7, 30, tzinfo=UTC),
+    None,
+    datetime(2026, 3, 13, 8, 17, tzinfo=UTC),
+]
+
+
+def _licensing(svc: Services, actor: Actor, clock: SteppingClock) -> str:
+    """The product Service Companion: 20 licenses (8 of them for a year), three
+    configurations and eight handhelds paired over two weeks with a reusable code, most
+    of them checked in since, some still on the older configuration. Its id."""
+    product = licensing.create_product(svc, actor, name="Service Companion")
+    licensing.grant_licenses(svc, actor, product.id, count=12, expires_at=None)
+    # A second purchase, for the season: licenses for one year.
+    licensing.grant_licenses(
+        svc, actor, product.id, count=8, expires_at=datetime(2027, 4, 1, tzinfo=UTC)
+    )
+    licensing.create_configuration(
+        svc, actor, product.id, name="Field service 2026.1", body=FIELD_SERVICE
+    )
+    code = licensing.create_pairing_code(svc, actor, product.id, valid_days=90)
+
+    def pair(row: tuple[str, str, str, str, str, datetime]) -> licensing.Paired:
+        name, hardware_id, model, system, version, when = row
+        clock.jump(when)
+        report = HardwareReport(hardware_id, model=model, os=system, app_version=version)
+        paired = licensing.pair(svc, code.url, report, source_ip="198.51.100.23")
+        devices.update_device(svc, actor, paired.device_id, {"name": name})
+        return paired
+
+    def checkin(paired: licensing.Paired) -> None:
+        had = paired.configuration
+        licensing.checkin(svc, paired.credential, configuration_etag=had.etag if had else None)
+
+    paired: list[licensing.Paired] = []
+    for row in HANDHELDS[:6]:
+        paired.append(pair(row))
+        checkin(paired[-1])  # a freshly paired app checks in at once
+    clock.jump(datetime(2026, 3, 5, 15, 0, tzinfo=UTC))
+    workshop = licensing.create_configuration(
+        svc, actor, product.id, name="Workshop kiosk", body=WORKSHOP
+    )
+    licensing.assign_configuration(svc, actor, workshop.id, [paired[4].device_id])
+    clock.jump(datetime(2026, 3, 10, 14, 0, tzinfo=UTC))
+    newest = licensing.create_configuration(
+        svc, actor, product.id, name="Field service 2026.2", body=FIELD_SERVICE_2
+    )
+    paired.append(pair(HANDHELDS[6]))
+    checkin(paired[-1])
+    # The office moves two of the older handhelds to the new configuration; the others
+    # keep 2026.1 for now.
+    clock.jump(datetime(2026, 3, 12, 10, 30, tzinfo=UTC))
+    licensing.assign_configuration(
+        svc, actor, newest.id, [paired[0].device_id, paired[2].device_id]
+    )
+    for device, when in zip(paired, LAST_CHECKINS, strict=True):
+        if when is not None:
+            clock.jump(when)
+            checkin(device)
+    pair(HANDHELDS[7])  # not checked in yet
+    return product.id
+
+
+def seed(svc: Services, clock: SteppingClock) -> Demo:
     """The organization Nordwind Facility Services, which looks after heating and
     ventilation in Kiel: departments, customers, templates, devices, codes and history."""
     org = organizations.init_organization(
@@ -296,7 +414,8 @@ def seed(svc: Services) -> Demo:
         message="The display shows error E41 since this morning and the radiators stay cold.",
         contact="Town hall caretaker, +49 431 555 0114", client="203.0.113.7",
     )  # fmt: skip
-    return Demo(featured, heat.id, north_codes[0].token, north_codes[7].token, kiel.id)
+    product_id = _licensing(svc, actor, clock)
+    return Demo(featured, heat.id, north_codes[0].token, north_codes[7].token, kiel.id, product_id)
 
 
 # --- the server and the browser ------------------------------------------------------------
@@ -405,6 +524,15 @@ def open_action_menu(page: Any) -> None:
     raise LookupError("no action menu toggle found on the mobile device page")
 
 
+def assign_first_free(page: Any) -> None:
+    """Press "Assign device" on the first free license: the page with a single-use QR."""
+    page.get_by_role("button", name="Assign device").first.click()
+    page.wait_for_load_state("networkidle")
+    if not page.locator("[data-assign] [data-pairing-code]").count():
+        raise LookupError("Assign device showed no pairing code")
+    page.wait_for_timeout(1500)  # let the countdown run a little
+
+
 def phone_context(browser: Any, url: str) -> Any:
     """A fresh browser profile held like a phone."""
     return browser.new_context(
@@ -417,6 +545,7 @@ def shoot(url: str, out: Path, chromium: str, demo: Demo) -> Camera:
 
     camera = Camera(out)
     device = f"/devices/{demo.featured.id}"
+    product = f"/products/{demo.product_id}"
     desktop = [
         Shot("dashboard", "/"),
         Shot("codes-list", "/codes"),
@@ -428,6 +557,9 @@ def shoot(url: str, out: Path, chromium: str, demo: Demo) -> Camera:
         Shot("device-timeline", f"{device}/timeline"),
         Shot("templates-list", "/templates"),
         Shot("template-detail", f"/templates/{demo.template_id}"),
+        Shot("licenses", product, full_page=True),
+        Shot("licensed-devices", f"{product}/devices", full_page=True),
+        Shot("assign-device", f"{product}?status=free", assign_first_free, full_page=True),
     ]
     phone = [
         Shot("mobile-home", "/m"),
@@ -499,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
             # Code tokens from a seeded generator: the same stickers on every run.
             seeded = random.Random(2026)  # noqa: S311 - demo stickers, not secrets
             svc = dataclasses.replace(container.services, entropy=seeded.randbytes)
-            demo = seed(svc)
+            demo = seed(svc, clock)
         finally:
             container.close()
         with serving(env, url, port, var_dir / "server.log"):
