@@ -11,6 +11,7 @@ from onboard.adapters.crypto import Argon2Passwords, HmacSigner
 from onboard.adapters.db.engine import build_engine
 from onboard.adapters.db.uow import SqlUnitOfWork
 from onboard.adapters.gs1 import BiipGs1Reader
+from onboard.adapters.keyring import Keyring
 from onboard.adapters.patterns import Re2Patterns
 from onboard.adapters.storage import LocalFiles
 from onboard.adapters.system import RandomIds, SystemClock
@@ -52,6 +53,7 @@ def build(
         passwords=passwords or Argon2Passwords(),
         entropy=os.urandom,
         signer=HmacSigner(settings.secret_key.get_secret_value(), purpose="services"),
+        secrets=Keyring.parse(settings.data_keys.get_secret_value()),
         public_url=settings.public_url,
         files=LocalFiles(settings.effective_files_dir),
         upload_max_bytes=settings.upload_max_bytes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -41,6 +42,13 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="Signs CSRF tokens and other values held by browsers. In development it "
         "is generated once into var/secret_key when absent; required in production.",
+    )
+    data_keys: SecretStr = Field(
+        SecretStr(""),
+        description="Keys that encrypt device secrets at rest (access keys, group secrets): "
+        "id:base64 entries of 32 bytes, comma-separated, the current key first; "
+        "`onboard keys new ID` makes one. In development one is generated once into "
+        "var/data_keys when absent; required in production.",
     )
     public_url: str = Field(
         "",
@@ -128,11 +136,14 @@ def _mask_url_password(url: str) -> str:
 def get_settings(**overrides: Any) -> Settings:
     """Read the settings from the environment and make sure a secret key is available."""
     settings = Settings(**overrides)
-    if settings.secret_key.get_secret_value():
-        return settings
-    if settings.mode is Mode.PRODUCTION:
-        raise SettingsError("ONBOARD_SECRET_KEY is required when ONBOARD_MODE=production")
-    settings.secret_key = SecretStr(_development_secret_key(settings.var_dir))
+    if not settings.secret_key.get_secret_value():
+        if settings.mode is Mode.PRODUCTION:
+            raise SettingsError("ONBOARD_SECRET_KEY is required when ONBOARD_MODE=production")
+        settings.secret_key = SecretStr(_development_secret_key(settings.var_dir))
+    if not settings.data_keys.get_secret_value():
+        if settings.mode is Mode.PRODUCTION:
+            raise SettingsError("ONBOARD_DATA_KEYS is required when ONBOARD_MODE=production")
+        settings.data_keys = SecretStr(_development_data_keys(settings.var_dir))
     return settings
 
 
@@ -146,3 +157,16 @@ def _development_secret_key(var_dir: Path) -> str:
     path.write_text(key + "\n")
     path.chmod(0o600)
     return key
+
+
+def _development_data_keys(var_dir: Path) -> str:
+    """Generate the development keyring once and keep it under var/: what it sealed must
+    open after a restart."""
+    path = var_dir / "data_keys"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    entry = f"dev1:{base64.b64encode(secrets.token_bytes(32)).decode('ascii')}"
+    path.write_text(entry + "\n")
+    path.chmod(0o600)
+    return entry

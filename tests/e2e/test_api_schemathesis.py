@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from onboard.bootstrap import build
-from onboard.config import Settings
+from onboard.config import get_settings
 from onboard.entrypoints.app import create_app
 from onboard.services import batches, codes, customers, licensing, pairing, public, templates
 from onboard.services.common import member_actor
@@ -53,7 +53,7 @@ def _document() -> dict[str, Any]:
     schemathesis' lazy fixture loader does not work with this pytest; the first test below
     proves the live server serves exactly this document."""
     with tempfile.TemporaryDirectory(prefix="onboard-openapi-") as var_dir:
-        settings = Settings(var_dir=var_dir, database_url="sqlite://", secret_key="k" * 40)
+        settings = get_settings(var_dir=var_dir, database_url="sqlite://", secret_key="k" * 40)
         document: dict[str, Any] = create_app(settings).openapi()
     return document
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from onboard.domain.codes import Code, Notification, code_url
 from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.documents import Document
 from onboard.domain.dynamic_codes import DynamicRule
+from onboard.domain.enrollment import DeviceKind, Enrollment, Sighting, enroll_signature
 from onboard.domain.identity import Customer, CustomerUser, Department, Member
 from onboard.domain.licensing import Configuration, License, PairingCode, Product
 from onboard.entrypoints.api.app import api_router
@@ -46,8 +48,10 @@ from onboard.services import (
     codes,
     customers,
     dashboard,
+    device_enrollment,
     devices,
     dynamic_codes,
+    enrollments,
     licensing,
     pairing,
     public,
@@ -56,6 +60,7 @@ from onboard.services import (
 from onboard.services import documents as documents_
 from onboard.services import templates as templates_
 from onboard.services.common import member_actor
+from onboard.services.enrollments import EnrollmentInput
 from onboard.services.ports import CodeFilter, PageRequest, Services
 from onboard.services.tokens import create_token
 from tests.factories import PASSWORD, Org, make_department, make_member, make_org, unique
@@ -166,6 +171,13 @@ class World:
     pairing_code: PairingCode
     configuration: Configuration
     newer_configuration: Configuration
+    gateway_a: Enrollment
+    """Part C: a gateway of department A, enrolled (C3), with a node that failed
+    (``failed_a``), a node without a gateway still pending (``node_a``, C5), and a serial
+    it reported nearby."""
+    failed_a: Enrollment
+    node_a: Enrollment
+    nearby_serial: str
     licensed_a: Device
     """A device that paired with the code (B5), taking the other license, then moved into
     department A and renamed. Its license names it to the whole organization (B2: each
@@ -195,6 +207,9 @@ class World:
             self.record.id, self.record.text, self.note.id, self.note.text,
             self.document.id, self.document.title, *(c.token for c in self.batch_codes),
             self.licensed_a.name,
+            self.gateway_a.id, self.gateway_a.serial, self.gateway_a.device_id or "",
+            self.failed_a.id, self.failed_a.serial, self.node_a.id, self.node_a.serial,
+            self.nearby_serial,
         }  # fmt: skip
 
     def only_b(self) -> set[str]:
@@ -313,6 +328,7 @@ def _world(container: Container, client: TestClient) -> World:
     newer_configuration = licensing.create_configuration(
         svc, org.actor, product.id, name=unique("Night setup"), body={"interval": 5}
     )
+    gateway_a, failed_a, node_a, nearby_serial = _enrollments_of_a(svc, org, a)
     return World(
         svc=svc,
         engine=container.engine,
@@ -357,10 +373,42 @@ def _world(container: Container, client: TestClient) -> World:
         configuration=configuration,
         newer_configuration=newer_configuration,
         licensed_a=licensed_a,
+        gateway_a=gateway_a,
+        failed_a=failed_a,
+        node_a=node_a,
+        nearby_serial=nearby_serial,
         rule=dynamic_codes.create_rule(
             svc, org.actor, name=unique("GS1 labels"), kind="gs1", template_id=template.id
         ),
     )
+
+
+def _enrollments_of_a(
+    svc: Services, org: Org, a: Department
+) -> tuple[Enrollment, Enrollment, Enrollment, str]:
+    """Part C in department A: a gateway enrolled with its proof (C3), a node of it whose
+    enrollment failed (C4), a node for the app (C5), and a serial the gateway sees."""
+    key = "matrix-access-key"
+
+    def made(serial: str, kind: DeviceKind, gateway_id: str | None = None) -> Enrollment:
+        given = EnrollmentInput(serial, key, kind, gateway_id, departments=[a.id])
+        return enrollments.create_enrollment(svc, org.actor, given)
+
+    gateway = made(unique("GW").replace(" ", "-"), DeviceKind.GATEWAY)
+    expires = int(time.time()) + 600
+    got = device_enrollment.enroll(
+        svc, gateway.serial, expires, enroll_signature(key, gateway.serial, expires)
+    )
+    device_enrollment.complete(svc, got.credential, gateway.id, {"ble": True})
+    failing = made(unique("NODE").replace(" ", "-"), DeviceKind.NODE, gateway.id)
+    device_enrollment.jobs(svc, got.credential)
+    failed = device_enrollment.job_result(
+        svc, got.credential, failing.id, ok=False, error="no answer"
+    )
+    near = unique("NEAR").replace(" ", "-")
+    device_enrollment.report_nearby(svc, got.credential, [Sighting(near, -60)])
+    node = made(unique("APP").replace(" ", "-"), DeviceKind.NODE)
+    return enrollments.get_enrollment(svc, org.actor, gateway.id), failed, node, near
 
 
 @pytest.fixture
@@ -886,6 +934,43 @@ CASES: dict[tuple[str, str], Case] = {
         path=lambda w: {"configuration_id": w.newer_configuration.id},
         body=lambda w: {"device_ids": [w.licensed_a.id]},
     ),
+    # --- Part C: enrollments follow their departments (P5) ---
+    ("POST", "/api/v1/enrollments"): Case(
+        201,
+        body=lambda w: {
+            "serial": unique("SN").replace(" ", "-"),
+            "access_key": "a-new-access-key",
+            "kind": "direct",
+            "departments": [w.a.id],
+        },
+        outcomes=CREATE_IN_A,
+    ),
+    ("GET", "/api/v1/enrollments"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: (
+            {w.node_a.id, w.failed_a.id, w.gateway_a.id} if actor in (ADMIN, IN_A) else set()
+        ),
+    ),
+    ("GET", "/api/v1/enrollments/{enrollment_id}"): Case(
+        200, path=lambda w: {"enrollment_id": w.failed_a.id}
+    ),
+    ("DELETE", "/api/v1/enrollments/{enrollment_id}"): Case(
+        200, path=lambda w: {"enrollment_id": w.node_a.id}
+    ),
+    ("POST", "/api/v1/enrollments/{enrollment_id}/retry"): Case(
+        200, path=lambda w: {"enrollment_id": w.failed_a.id}
+    ),
+    ("POST", "/api/v1/enrollments/{enrollment_id}/complete"): Case(
+        200,
+        path=lambda w: {"enrollment_id": w.node_a.id},
+        body=lambda w: {"capabilities": {"sensor": "co2"}},
+    ),
+    ("GET", "/api/v1/nearby"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: {w.nearby_serial} if actor in (ADMIN, IN_A) else set(),
+    ),
     ("PUT", "/api/v1/devices/{device_id}/configuration"): Case(
         200,
         path=lambda w: {"device_id": w.licensed_a.id},
@@ -1246,8 +1331,9 @@ def test_counts_include_only_what_the_member_may_see(world: World) -> None:
     def counts(actor: str) -> dict[str, int]:
         return dashboard.dashboard_counts(world.svc, member_actor(world.members[actor]))
 
+    # Devices: A's and B's, the handheld of A (Part B) and the twin of A's gateway (Part C).
     assert counts(ADMIN) | {"audit_entries": 0} == {
-        "codes": 5, "devices": 3, "members": 5, "departments": 3, "customers": 2,
+        "codes": 5, "devices": 4, "members": 5, "departments": 3, "customers": 2,
         "audit_entries": 0,
     }  # fmt: skip
     assert (counts(IN_B)["codes"], counts(IN_B)["devices"]) == (1, 1)

@@ -123,7 +123,9 @@ def test_c8_administrators_or_device_and_iot_managers_together_enroll(
 
 def test_c8_the_operator_enrolls_and_devices_or_customers_do_not() -> None:
     assert may_enroll(Actor(ActorKind.OPERATOR, None, "operator", Scope("o1")))
-    for kind in set(ActorKind) - {ActorKind.OPERATOR, ActorKind.MEMBER}:
+    token = Actor(ActorKind.TOKEN, "t1", "token", Scope("o1"), frozenset({Role.ADMINISTRATOR}))
+    assert may_enroll(token)  # an API token acts with its member's roles
+    for kind in set(ActorKind) - {ActorKind.OPERATOR, ActorKind.MEMBER, ActorKind.TOKEN}:
         admin = Actor(kind, "x", "x", Scope("o1"), frozenset({Role.ADMINISTRATOR}))
         assert not may_enroll(admin)
 

@@ -8,9 +8,11 @@ import base64
 import binascii
 import hashlib
 import hmac
+import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from onboard.domain.access import Actor, ActorKind, Role
 from onboard.domain.errors import (
@@ -25,6 +27,9 @@ MAX_SERIAL = 100
 MIN_ACCESS_KEY = 8
 MAX_ACCESS_KEY = 200
 MAX_REASON = 500
+MAX_NAME = 200
+MAX_LOCATION = 500
+MAX_CAPABILITIES_BYTES = 16 * 1024
 # §6: a proof names when it stops being valid, at most an hour ahead.
 SIGNATURE_HORIZON = timedelta(hours=1)
 
@@ -94,6 +99,10 @@ class Enrollment:
     device_id: str | None
     created_at: datetime
     updated_at: datetime
+    departments: frozenset[str] = frozenset()
+    capabilities: dict[str, Any] | None = None
+    """What the device reported it can do once enrolled (C3, C4, C5)."""
+    photo_key: str | None = None
 
     def moved_to(
         self, state: EnrollmentState, at: datetime, *, reason: str | None = None
@@ -106,12 +115,38 @@ class Enrollment:
         return replace(self, state=state, reason=kept, updated_at=at)
 
 
+@dataclass(frozen=True)
+class Sighting:
+    """A serial a gateway sees, with its signal strength in dBm when known (C4)."""
+
+    serial: str
+    rssi: int | None
+
+
+@dataclass(frozen=True)
+class Nearby:
+    """A serial a gateway reported, not enrolled yet: offered for enrollment (C4, C9)."""
+
+    gateway_id: str
+    serial: str
+    rssi: int | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class EnrollmentFilter:
+    states: frozenset[EnrollmentState] = frozenset()
+    kind: DeviceKind | None = None
+    gateway_id: str | None = None
+    serial: str | None = None
+
+
 def may_enroll(actor: Actor) -> bool:
     """C8: an Administrator, or a member who is both Device Manager and IoT Manager (the
     operator, acting for the organization, may too)."""
     if actor.kind is ActorKind.OPERATOR:
         return True
-    if actor.kind is not ActorKind.MEMBER:
+    if actor.kind not in (ActorKind.MEMBER, ActorKind.TOKEN):  # a token acts for its member
         return False
     roles = actor.roles
     return Role.ADMINISTRATOR in roles or {Role.DEVICE_MANAGER, Role.IOT_MANAGER} <= roles
@@ -181,3 +216,28 @@ def check_signature(expected: str, given: str) -> None:
         sent = b""
     if not hmac.compare_digest(sent, base64.b64decode(expected)):
         raise InvalidSignature("The signature does not match the device's key.")
+
+
+def check_capabilities(raw: object) -> dict[str, Any]:
+    """What a device reports it can do: a JSON object of at most 16 KiB."""
+    if not isinstance(raw, dict):
+        raise Invalid("Capabilities are a JSON object.", fields={"capabilities": "a JSON object"})
+    if len(json.dumps(raw, ensure_ascii=False).encode()) > MAX_CAPABILITIES_BYTES:
+        raise Invalid(
+            f"Capabilities take at most {MAX_CAPABILITIES_BYTES // 1024} KiB.",
+            fields={"capabilities": f"at most {MAX_CAPABILITIES_BYTES} bytes"},
+        )
+    return raw
+
+
+def check_text(raw: str | None, field: str, limit: int) -> str | None:
+    """An optional name or location: trimmed, empty means none."""
+    if raw is None or not raw.strip():
+        return None
+    text = " ".join(raw.split())
+    if len(text) > limit:
+        raise Invalid(
+            f"The {field} has at most {limit} characters.",
+            fields={field: f"at most {limit} characters"},
+        )
+    return text

@@ -265,3 +265,10 @@ class NotEnrolled(NotFound):
 
     code = "not_enrolled"
     title = "Not enrolled"
+
+
+class AlreadyEnrolled(Conflict):
+    """The serial has an enrollment that is not unenrolled (SPEC C6, C7)."""
+
+    code = "already_enrolled"
+    title = "Already enrolled"

@@ -8,7 +8,7 @@ from typing import Any
 from onboard.domain.access import Actor, ActorKind, Scope
 from onboard.domain.audit import Target
 from onboard.domain.devices import Device
-from onboard.domain.errors import Invalid, NotFound
+from onboard.domain.errors import Invalid, NotFound, RateLimited
 from onboard.domain.identity import Member, Person
 from onboard.services.ports import Services, UnitOfWork
 
@@ -94,3 +94,21 @@ def member_snapshot(member: Member) -> dict[str, Any]:
 def device_target(device: Device) -> Target:
     """What a change of a device touched, seen by the device's departments (P5, P8)."""
     return Target("device", device.id, device.departments)
+
+
+# Device calls: attempts per key (a source address, a device) in a window (§6).
+ATTEMPT_WINDOW_SECONDS = 60
+
+
+def count_attempt(svc: Services, key: str, limit: int, what: str) -> None:
+    """Count one attempt under ``key``, in a transaction of its own (a refused attempt
+    still counts); RateLimited with Retry-After beyond ``limit`` a minute."""
+    now = svc.clock.now()
+    with svc.uow() as uow:
+        seen = uow.rate_limits.hit(key, now=now, window_seconds=ATTEMPT_WINDOW_SECONDS)
+        uow.commit()
+    if seen > limit:
+        raise RateLimited(
+            f"Too many {what} from here; try again in a minute.",
+            retry_after=ATTEMPT_WINDOW_SECONDS,
+        )

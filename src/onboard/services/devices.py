@@ -219,15 +219,22 @@ def delete_device(svc: Services, actor: Actor, device_id: str) -> None:
         device = uow.devices.get(scope, device_id, for_change=True)
         if device is None:
             raise not_found("device", device_id)
-        for code in uow.codes.of_device(device.id):
-            with suppress(CodeNotPaired):  # unpaired by a concurrent call meanwhile
-                release_code(svc, uow, actor, code, device)
-        files = [device.photo_key, *uow.documents.storage_keys(device_id=device.id)]
-        uow.devices.delete(device.id)
-        uow.record(
-            actor,
-            Change("device.deleted", device_target(device), before=device_snapshot(device)),
-            organization_id=scope.organization_id,
-        )
+        files = remove_device(svc, uow, actor, device)
         uow.commit()
     release_files(svc, files)  # its documents went with it
+
+
+def remove_device(svc: Services, uow: UnitOfWork, actor: Actor, device: Device) -> list[str | None]:
+    """Delete a twin inside the caller's transaction (A5: its codes are unpaired first, none
+    deleted); the stored files to release once it commits."""
+    for code in uow.codes.of_device(device.id):
+        with suppress(CodeNotPaired):  # unpaired by a concurrent call meanwhile
+            release_code(svc, uow, actor, code, device)
+    files = [device.photo_key, *uow.documents.storage_keys(device_id=device.id)]
+    uow.devices.delete(device.id)
+    uow.record(
+        actor,
+        Change("device.deleted", device_target(device), before=device_snapshot(device)),
+        organization_id=device.organization_id,
+    )
+    return files

@@ -11,6 +11,7 @@ from typing import Any
 
 from onboard.domain.access import Actor, ActorKind, Permission, Scope
 from onboard.domain.audit import Change, Target
+from onboard.domain.commands import Command
 from onboard.domain.devices import Device, DeviceStatus, Location
 from onboard.domain.errors import (
     Conflict,
@@ -19,7 +20,6 @@ from onboard.domain.errors import (
     NameTaken,
     NoFreeLicense,
     NotFound,
-    RateLimited,
     Unauthenticated,
 )
 from onboard.domain.licensing import (
@@ -43,7 +43,13 @@ from onboard.domain.licensing import (
     read_pairing_code,
 )
 from onboard.domain.values import digest_secret, require_name
-from onboard.services.common import device_target, not_found, resolve_departments
+from onboard.services.common import (
+    ATTEMPT_WINDOW_SECONDS,
+    count_attempt,
+    device_target,
+    not_found,
+    resolve_departments,
+)
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
 
 MAX_ASSIGNED_AT_ONCE = 10_000
@@ -405,22 +411,13 @@ def _configuration_of(uow: UnitOfWork, client: ClientDevice) -> Configuration | 
 
 # B5, §6: pairing attempts per source address in a window; beyond it, 429 with Retry-After.
 PAIR_ATTEMPTS = 30  # the default of the pair_attempts setting
-PAIR_WINDOW_SECONDS = 60
+PAIR_WINDOW_SECONDS = ATTEMPT_WINDOW_SECONDS
 
 
 def check_pair_rate(svc: Services, source_ip: str | None, *, limit: int = PAIR_ATTEMPTS) -> None:
     """Count a pairing attempt from this source, in a transaction of its own (a refused
     pairing still counts); RateLimited beyond ``limit`` a minute."""
-    key = f"pair:{source_ip or 'unknown'}"
-    now = svc.clock.now()
-    with svc.uow() as uow:
-        seen = uow.rate_limits.hit(key, now=now, window_seconds=PAIR_WINDOW_SECONDS)
-        uow.commit()
-    if seen > limit:
-        raise RateLimited(
-            "Too many pairing attempts from here; try again in a minute.",
-            retry_after=PAIR_WINDOW_SECONDS,
-        )
+    count_attempt(svc, f"pair:{source_ip or 'unknown'}", limit, "pairing attempts")
 
 
 def get_product(svc: Services, actor: Actor, product_id: str) -> Product:
@@ -498,15 +495,6 @@ def assign_configuration(
         )
         uow.commit()
     return changed
-
-
-@dataclass(frozen=True)
-class Command:
-    """Something a device is told to do at check-in (§6)."""
-
-    id: str
-    type: str
-    params: dict[str, Any]
 
 
 @dataclass(frozen=True)

@@ -614,6 +614,71 @@ client_devices = Table(
 )
 
 
+def _where_enrolled() -> dict[str, Any]:
+    """A partial index's condition on both backends: enrollments not yet unenrolled."""
+    condition = text("state <> 'unenrolled'")
+    return {"postgresql_where": condition, "sqlite_where": condition}
+
+
+# Connected devices put under management (C1). The access key is sealed by the keyring and
+# never shown again; a serial is taken while its record is not unenrolled (C6). Gateways
+# and direct devices hold a credential (its digest here) once enrolled.
+enrollments = Table(
+    "enrollments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("serial", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("gateway_id", ID, ForeignKey("enrollments.id", ondelete="SET NULL")),
+    Column("name", String(200)),
+    Column("location", String(500)),
+    Column("photo_key", String(300)),
+    Column("state", String(20), nullable=False),
+    Column("reason", String(500)),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="SET NULL")),
+    Column("access_key", Text, nullable=False),
+    Column("credential_digest", String(64), unique=True),
+    Column("capabilities", JSON),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index(None, "organization_id", "serial", unique=True, **_where_enrolled()),
+    Index(None, "organization_id", "state", "id"),
+    Index(None, "gateway_id", "state", **_where_present("gateway_id")),
+)
+
+enrollment_departments = Table(
+    "enrollment_departments",
+    metadata,
+    Column("enrollment_id", ID, ForeignKey("enrollments.id", ondelete="CASCADE"), primary_key=True),
+    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
+)
+
+# Every state an enrollment went through, with its time and a failure's reason (C1, C2).
+enrollment_history = Table(
+    "enrollment_history",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("enrollment_id", ID, ForeignKey("enrollments.id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("reason", String(500)),
+    Column("at", UtcDateTime(), nullable=False),
+    Index(None, "enrollment_id", "id"),
+)
+
+# The serials a gateway last reported nearby, with signal strength and time (C4, C9).
+gateway_nearby = Table(
+    "gateway_nearby",
+    metadata,
+    Column("gateway_id", ID, ForeignKey("enrollments.id", ondelete="CASCADE"), primary_key=True),
+    Column("serial", String(100), primary_key=True),
+    Column("rssi", Integer),
+    Column("seen_at", UtcDateTime(), nullable=False),
+)
+
+
 def _trigram(table: Table, column: str, *, present_only: bool = False) -> None:
     """A trigram index for ILIKE '%text%' search on PostgreSQL (A16 at a million rows);
     SQLite, the embedded default, scans. ``present_only`` leaves rows without the text out
@@ -650,6 +715,7 @@ DEPARTMENT_LINKS: dict[str, tuple[Table, str]] = {
     "devices": (device_departments, "device_id"),
     "codes": (code_effective_departments, "code_id"),
     "audit_entries": (audit_entry_departments, "entry_id"),
+    "enrollments": (enrollment_departments, "enrollment_id"),
 }
 
 # Seen by every member of the organization, whatever their departments.
@@ -672,4 +738,5 @@ DEPARTMENT_USES: tuple[Table, ...] = (
     device_departments,
     code_departments,
     template_departments,
+    enrollment_departments,
 )

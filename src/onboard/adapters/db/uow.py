@@ -47,6 +47,7 @@ class SqlUnitOfWork:
     pairing_codes: ports.PairingCodeRepository
     configurations: ports.ConfigurationRepository
     client_devices: ports.ClientDeviceRepository
+    enrollments: ports.EnrollmentRepository
     interactions: ports.InteractionRepository
     notifications: ports.NotificationRepository
     service_records: ports.ServiceRecordRepository
@@ -88,6 +89,7 @@ class SqlUnitOfWork:
         self.pairing_codes = r.SqlPairingCodes(conn)
         self.configurations = r.SqlConfigurations(conn)
         self.client_devices = r.SqlClientDevices(conn)
+        self.enrollments = r.SqlEnrollments(conn)
         self.interactions = r.SqlInteractions(conn)
         self.notifications = r.SqlNotifications(conn)
         self.service_records = r.SqlServiceRecords(conn)

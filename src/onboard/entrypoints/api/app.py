@@ -14,6 +14,7 @@ from onboard.entrypoints.api import (
     departments,
     devices,
     dynamic_rules,
+    enrollments,
     imports,
     licensing,
     me,
@@ -48,6 +49,6 @@ def api_router() -> APIRouter:
         codes, batches, dynamic_rules,
     ):  # fmt: skip
         router.include_router(module.router)
-    for part_b in licensing.routers:
-        router.include_router(part_b)
+    for part in (*licensing.routers, *enrollments.routers):
+        router.include_router(part)
     return router

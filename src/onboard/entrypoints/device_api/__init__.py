@@ -8,7 +8,7 @@ from fastapi import FastAPI
 import onboard
 from onboard.bootstrap import Container
 from onboard.entrypoints.api import errors
-from onboard.entrypoints.device_api import checkin, pairing
+from onboard.entrypoints.device_api import checkin, enrollment, pairing
 
 PREFIX = "/device/v1"
 
@@ -28,4 +28,5 @@ def device_app(built: Container) -> FastAPI:
     errors.install(app)
     app.include_router(pairing.router)
     app.include_router(checkin.router)
+    app.include_router(enrollment.router)
     return app

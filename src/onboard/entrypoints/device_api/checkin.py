@@ -19,7 +19,7 @@ from onboard.entrypoints.device_api.schemas import (
     ConfigurationPublic,
 )
 from onboard.entrypoints.http import container
-from onboard.services import licensing
+from onboard.services import device_enrollment, licensing
 
 router = APIRouter(tags=["check-in"])
 
@@ -52,10 +52,21 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 @router.post("/checkin", response_model=CheckinPublic, responses=PROBLEMS)
 def checkin(body: CheckinRequest, device: Credential, request: Request) -> CheckinPublic:
     """The configuration when it changed (B8) and the commands waiting: `unpair` once the
-    device was removed (B9)."""
-    found = licensing.checkin(
-        container(request).services, device, configuration_etag=body.configuration_etag
-    )
+    licensed device was removed (B9), `unenroll` once the enrolled device's enrollment was
+    deleted (C6)."""
+    svc = container(request).services
+    try:
+        found = licensing.checkin(svc, device, configuration_etag=body.configuration_etag)
+    except Unauthenticated:
+        # Not a licensed client device: perhaps an enrolled one (C6: `unenroll`).
+        enrolled = device_enrollment.holder(svc, device)
+        if enrolled is None:
+            raise
+        commands = device_enrollment.commands_for(enrolled)
+        return CheckinPublic(
+            configuration=None,
+            commands=[CommandPublic(id=c.id, type=c.type, params=c.params) for c in commands],
+        )
     configuration = found.configuration
     return CheckinPublic(
         configuration=None
@@ -70,5 +81,11 @@ def checkin(body: CheckinRequest, device: Credential, request: Request) -> Check
 @router.post("/commands/{command_id}/ack", responses=PROBLEMS)
 def ack(command_id: str, body: AckRequest, device: Credential, request: Request) -> dict[str, str]:
     """The device did what it was told (or says why not)."""
-    licensing.acknowledge(container(request).services, device, command_id, ok=body.ok)
+    svc = container(request).services
+    try:
+        licensing.acknowledge(svc, device, command_id, ok=body.ok)
+    except Unauthenticated:
+        if device_enrollment.holder(svc, device) is None:
+            raise
+        device_enrollment.acknowledge(svc, device, command_id, ok=body.ok)
     return {}

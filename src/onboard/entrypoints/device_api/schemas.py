@@ -63,7 +63,10 @@ class CheckinRequest(DeviceBody):
 
 class CommandPublic(BaseModel):
     id: str
-    type: str = Field(description="`unpair`: the device was removed; forget the credential (B9).")
+    type: str = Field(
+        description="`unpair`: the device was removed; forget the credential (B9). "
+        "`unenroll`: the enrollment was deleted; factory-reset and acknowledge (C6)."
+    )
     params: dict[str, Any]
 
 
@@ -77,3 +80,48 @@ class CheckinPublic(BaseModel):
 class AckRequest(DeviceBody):
     ok: bool
     error: str | None = Field(None, max_length=2000, pattern=NO_NUL)
+
+
+class EnrollRequest(DeviceBody):
+    serial: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    expires: int = Field(description="Unix seconds: the proof holds until then, at most an hour.")
+    signature: str = Field(
+        max_length=200,
+        description='b64(HMAC-SHA256(access key, serial + "\\n" + str(expires))) (§6).',
+    )
+
+
+class EnrolledPublic(BaseModel):
+    enrollment_id: str
+    device_id: str
+    credential: str = Field(
+        description="The device's secret, returned once: send it as `Authorization: Bearer`."
+    )
+    settings: dict[str, Any]
+
+
+class CompleteRequest(DeviceBody):
+    capabilities: dict[str, Any] = Field(description="What the device can do (C3).")
+
+
+class JobPublic(BaseModel):
+    id: str
+    type: str = Field(description="`enroll` or `unenroll` (C4, C6).")
+    serial: str
+    access_key: str | None = Field(description="For `enroll` only: the node's secret.")
+    settings: dict[str, Any]
+
+
+class JobResult(DeviceBody):
+    ok: bool
+    capabilities: dict[str, Any] | None = None
+    error: str | None = Field(None, max_length=500, pattern=NO_NUL)
+
+
+class SightingBody(DeviceBody):
+    serial: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    rssi: int | None = Field(None, ge=-200, le=50, description="Signal strength in dBm.")
+
+
+class NearbyRequest(DeviceBody):
+    serials: list[SightingBody] = Field(max_length=1000)

@@ -11,6 +11,7 @@ from onboard.adapters.db.repositories.devices import (
 )
 from onboard.adapters.db.repositories.documents import SqlDocuments
 from onboard.adapters.db.repositories.dynamic_rules import SqlDynamicRules
+from onboard.adapters.db.repositories.enrollments import SqlEnrollments
 from onboard.adapters.db.repositories.identity import (
     SqlCustomers,
     SqlCustomerUsers,
@@ -42,6 +43,7 @@ __all__ = [
     "SqlDevices",
     "SqlDocuments",
     "SqlDynamicRules",
+    "SqlEnrollments",
     "SqlInteractions",
     "SqlLicenses",
     "SqlMembers",
