@@ -100,6 +100,8 @@ def test_every_back_office_screen_names_its_controls_and_has_one_heading(
         f"/products/{demo.product_id}/devices",
         f"/products/{demo.product_id}/configurations",
         f"/products/{demo.product_id}/codes",
+        "/enrollments",
+        "/enrollments/new",
     ]
     problems = [p for path in paths for p in _check(page, path)]
     # Pages that only a form's answer shows: "Assign device" and a new reusable code.

@@ -138,6 +138,14 @@ def _newer(w: World) -> Form:
     return {"configuration": w.newer_configuration.id}
 
 
+def _failed(w: World) -> dict[str, str]:
+    return {"enrollment_id": w.failed_a.id}
+
+
+def _node(w: World) -> dict[str, str]:
+    return {"enrollment_id": w.node_a.id}
+
+
 PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/departments/{department_id}/edit"): Page(_department),
     ("POST", "/departments/{department_id}/edit"): Page(_department, {"name": "Taken over"}),
@@ -271,6 +279,11 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/configurations/{configuration_id}"): Page(
         lambda w: {"configuration_id": w.configuration.id}, organization_wide=True
     ),
+    # Part C (issue 7): enrollments follow their departments.
+    ("GET", "/enrollments/{enrollment_id}"): Page(_failed),
+    ("POST", "/enrollments/{enrollment_id}/retry"): Page(_failed, {}),
+    ("GET", "/enrollments/{enrollment_id}/delete"): Page(_node),
+    ("POST", "/enrollments/{enrollment_id}/delete"): Page(_node, {}),
     # The mobile app (§5)
     ("GET", "/m/devices/{device_id}"): Page(_device),
     ("GET", "/m/devices/{device_id}/pair"): Page(_device),
@@ -308,6 +321,7 @@ LISTS = [
     "/templates",
     "/batches",
     "/products",
+    "/enrollments",
     "/m/devices",
     "/departments",
     "/members",
@@ -327,7 +341,7 @@ NOT_AIMED = {
     ("GET", "/m/scan"), ("POST", "/m/scan/photo"), ("POST", "/m/scan/frame"),
     ("GET", "/devices/new"), ("POST", "/devices/new"), ("GET", "/templates/new"),
     ("POST", "/templates"), ("GET", "/batches/new"), ("POST", "/batches"),
-    ("POST", "/products"),
+    ("POST", "/products"), ("GET", "/enrollments/new"), ("POST", "/enrollments"),
     *(("GET", path) for path in LISTS),
     # Public code pages (A12) carry no tenant scope: anyone holding the sticker opens them.
     # Their staff view and pair/unpair go through the scoped use cases; crossing departments

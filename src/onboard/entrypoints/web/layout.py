@@ -30,7 +30,7 @@ AREAS: tuple[Area, ...] = (
     Area("templates", "Templates", "/templates"),
     Area("customers", "Customers", "/customers"),
     Area("licenses", "Licenses", "/products"),
-    Area("enrollments", "Enrollments", None),
+    Area("enrollments", "Enrollments", "/enrollments"),
     Area("provisioning", "Provisioning", None),
     Area("environments", "Environments", None),
     Area("departments", "Departments", "/departments"),
