@@ -11,11 +11,11 @@ from onboard.adapters.crypto import Argon2Passwords, HmacSigner
 from onboard.adapters.db.engine import build_engine
 from onboard.adapters.db.uow import SqlUnitOfWork
 from onboard.adapters.gs1 import BiipGs1Reader
-from onboard.adapters.keyring import Keyring
+from onboard.adapters.keyring import Keyring, KeyringError
 from onboard.adapters.patterns import Re2Patterns
 from onboard.adapters.storage import LocalFiles
 from onboard.adapters.system import RandomIds, SystemClock
-from onboard.config import Settings
+from onboard.config import Settings, SettingsError
 from onboard.domain.clock import Clock
 from onboard.services.auth import SignInPolicy
 from onboard.services.ports import Ids, PasswordHasher, Services
@@ -32,6 +32,13 @@ class Container:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _keyring(settings: Settings) -> Keyring:
+    try:
+        return Keyring.parse(settings.data_keys.get_secret_value())
+    except KeyringError as error:
+        raise SettingsError(f"ONBOARD_DATA_KEYS cannot be used: {error}") from None
 
 
 def build(
@@ -53,7 +60,7 @@ def build(
         passwords=passwords or Argon2Passwords(),
         entropy=os.urandom,
         signer=HmacSigner(settings.secret_key.get_secret_value(), purpose="services"),
-        secrets=Keyring.parse(settings.data_keys.get_secret_value()),
+        secrets=_keyring(settings),
         public_url=settings.public_url,
         files=LocalFiles(settings.effective_files_dir),
         upload_max_bytes=settings.upload_max_bytes,

@@ -19,6 +19,7 @@ from onboard.domain.enrollment import (
     ACTIVE_STATES,
     TRANSITIONS,
     DeviceKind,
+    DeviceLabel,
     Enrollment,
     EnrollmentState,
     check_access_key,
@@ -27,6 +28,7 @@ from onboard.domain.enrollment import (
     check_signature,
     enroll_signature,
     may_enroll,
+    read_device_label,
     require_enroll,
 )
 from onboard.domain.errors import (
@@ -167,3 +169,23 @@ def test_a_proof_is_valid_until_its_expiry_at_most_an_hour_ahead() -> None:
     for expired in (now - 1, now + 3601, 0):
         with pytest.raises(SignatureExpired):
             check_expiry(expired, NOW)
+
+
+def test_a_device_label_reads_as_serial_colon_key_json_or_the_organizations_pattern() -> None:
+    """C9: the default SERIAL:ACCESSKEY, JSON {"serial", "key"}, or the named groups of the
+    organization's regular expression (matched by the caller, RE2 in the adapters)."""
+    assert read_device_label("SN-1:k3y-0f-the-device") == DeviceLabel("SN-1", "k3y-0f-the-device")
+    assert read_device_label(" SN-1:with:colons-in-key ") == DeviceLabel(
+        "SN-1", "with:colons-in-key"
+    )
+    as_json = '{"serial": "SN-2", "key": "k3y-0f-the-device", "model": "X"}'
+    assert read_device_label(as_json) == DeviceLabel("SN-2", "k3y-0f-the-device")
+    own = {"serial": "SN-3", "key": "k3y-0f-the-device"}
+    assert read_device_label("anything", own) == DeviceLabel("SN-3", "k3y-0f-the-device")
+    for unreadable in ("", "no colon here", "SN-1:", ":k3y-0f-the-device", '{"serial": 1}', "[1]"):
+        with pytest.raises(Invalid):
+            read_device_label(unreadable)
+    with pytest.raises(Invalid):
+        read_device_label("x", {"serial": "SN-4", "key": None})
+    with pytest.raises(Invalid):  # the key is checked like any access key
+        read_device_label("SN-5:short")

@@ -1,5 +1,7 @@
 """The device's calls to the server (SPEC §6), one function each, over plain HTTP with JSON
-bodies: a port needs an HTTP client, a JSON parser and a file to keep the credential in."""
+bodies: a port needs an HTTP client, a JSON parser and a file to keep the credential in.
+Pairing (Part B) is here, and the check-in every paired or enrolled device makes; enrolling
+is in ``enrollment``, the gateway's round in ``gateway``."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from onboard.device.store import DeviceState
 PAIR_PATH = "/device/v1/pair"
 CHECKIN_PATH = "/device/v1/checkin"
 UNPAIR = "unpair"
+UNENROLL = "unenroll"
 TIMEOUT_SECONDS = 30.0
 
 
@@ -39,9 +42,19 @@ class DeviceApiError(Exception):
         self.code = code
         self.retry_after = retry_after
 
+    @property
+    def transient(self) -> bool:
+        """Worth trying again later: no answer at all, too many calls (429), or the
+        server failing (5xx, a restart or a proxy in front of it)."""
+        return self.status is None or self.status == 429 or self.status >= 500
+
 
 class NotPaired(DeviceApiError):
-    """There is no credential to check in with: pair first."""
+    """There is no credential to check in with: pair or enroll first."""
+
+    @property
+    def transient(self) -> bool:
+        return False
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,17 @@ class Pairing:
     credential: str
     license_id: str
     configuration: dict[str, Any] | None
+
+
+def session(
+    server: str, credential: str | None = None, *, transport: httpx.BaseTransport | None = None
+) -> httpx.Client:
+    """An HTTP client for ``server``; with a credential, every call carries it as
+    ``Authorization: Bearer`` (§6)."""
+    headers = {"Authorization": f"Bearer {credential}"} if credential else {}
+    return httpx.Client(
+        base_url=server, headers=headers, timeout=TIMEOUT_SECONDS, transport=transport
+    )
 
 
 def server_of(scanned: str) -> str | None:
@@ -80,7 +104,7 @@ def request_pairing(
         "os": os_name,
         "app_version": app_version,
     }
-    answer = _post(http, PAIR_PATH, body)
+    answer = post(http, PAIR_PATH, body)
     try:
         return Pairing(
             device_id=str(answer["device_id"]),
@@ -107,7 +131,7 @@ def pair(
     again from the same hardware is safe: the server keeps the device and its license and
     issues a new credential, which replaces the stored one."""
     server = server_url.rstrip("/")
-    with httpx.Client(base_url=server, timeout=TIMEOUT_SECONDS, transport=transport) as http:
+    with session(server, transport=transport) as http:
         pairing = request_pairing(
             http, scanned, hardware_id, model=model, os_name=os_name, app_version=app_version
         )
@@ -123,22 +147,23 @@ def pair(
 
 
 def check_in(
-    state_file: Path, *, transport: httpx.BaseTransport | None = None
+    state_file: Path,
+    *,
+    server: str | None = None,
+    transport: httpx.BaseTransport | None = None,
 ) -> tuple[DeviceState | None, list[str]]:
     """One check-in (§6): send the ETag of the configuration this device runs; keep a new
     configuration when the server sends one (B8); on ``unpair`` acknowledge it and forget
-    the credential (B9). Returns the state afterwards (None once unpaired) and what
-    happened, a line each."""
+    the credential (B9); on ``unenroll`` factory-reset and acknowledge (C6). Returns the
+    state afterwards (None once unpaired or unenrolled) and what happened, a line each.
+    ``server`` replaces the one in the state file (another address of the same server)."""
     state = store.load(state_file)
     if state is None:
-        raise NotPaired(f"Not paired: {state_file} holds no credential.")
+        raise NotPaired(f"Not paired or enrolled: {state_file} holds no credential.")
     etag = (state.configuration or {}).get("etag")
     happened: list[str] = []
-    auth = {"Authorization": f"Bearer {state.credential}"}
-    with httpx.Client(
-        base_url=state.server, headers=auth, timeout=TIMEOUT_SECONDS, transport=transport
-    ) as http:
-        answer = _post(http, CHECKIN_PATH, {"configuration_etag": etag})
+    with session(server or state.server, state.credential, transport=transport) as http:
+        answer = post(http, CHECKIN_PATH, {"configuration_etag": etag})
         configuration = answer.get("configuration")
         if isinstance(configuration, dict):
             state = replace(state, configuration=configuration)
@@ -147,13 +172,32 @@ def check_in(
         for command in answer.get("commands") or []:
             ack = f"/device/v1/commands/{command.get('id')}/ack"
             if command.get("type") == UNPAIR:
-                _post(http, ack, {"ok": True})
+                post(http, ack, {"ok": True})
                 state_file.unlink(missing_ok=True)
                 happened.append("unpaired: the device was removed; its credential is forgotten")
                 return None, happened
-            _post(http, ack, {"ok": False, "error": f"unknown command {command.get('type')!r}"})
+            if command.get("type") == UNENROLL:
+                happened.append(unenroll(http, state_file, ack))
+                return None, happened
+            post(http, ack, {"ok": False, "error": f"unknown command {command.get('type')!r}"})
             happened.append(f"command {command.get('type')!r} not understood")
     return state, happened
+
+
+def unenroll(http: httpx.Client, state_file: Path, ack: str) -> str:
+    """C6: the enrollment was deleted. Factory-reset first (the state file, and with it the
+    credential, is gone: this device is no longer anyone's), then acknowledge with the
+    credential still in memory, which ends the enrollment on the server and frees the
+    serial. Returns what happened."""
+    state_file.unlink(missing_ok=True)
+    try:
+        post(http, ack, {"ok": True})
+    except DeviceApiError as exc:
+        return (
+            "unenrolled: the device factory-reset, but the server did not take the "
+            f"acknowledgement ({exc.detail}); its enrollment stays 'unenroll pending'"
+        )
+    return "unenrolled: the enrollment was deleted; the device factory-reset"
 
 
 def run(
@@ -165,8 +209,9 @@ def run(
     sleep: Callable[[float], None] = time.sleep,
     transport: httpx.BaseTransport | None = None,
 ) -> None:
-    """Check in every ``interval`` seconds (``rounds`` times, or until unpaired). A server
-    that cannot be reached is tried again at the next round; a refusal ends the loop."""
+    """Check in every ``interval`` seconds (``rounds`` times, or until unpaired or
+    unenrolled). A server that cannot be reached or fails for now is tried again at the
+    next round; a refusal ends the loop."""
     done = 0
     while rounds is None or done < rounds:
         try:
@@ -174,7 +219,7 @@ def run(
         except NotPaired:
             raise
         except DeviceApiError as exc:
-            if exc.status is not None:
+            if not exc.transient:
                 raise
             report(f"check-in failed, trying again: {exc.detail}")
             state, happened = store.load(state_file), []
@@ -187,22 +232,43 @@ def run(
             sleep(interval)
 
 
-def _post(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+def post(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST a JSON body; the JSON object answered, or DeviceApiError."""
+    answer = _send(http, "POST", path, body)
+    parsed = _json(answer)
+    if not isinstance(parsed, dict):
+        raise DeviceApiError("The server's answer is not a JSON object.", status=answer.status_code)
+    return parsed
+
+
+def get_list(http: httpx.Client, path: str) -> list[dict[str, Any]]:
+    """GET a JSON list of objects, or DeviceApiError."""
+    answer = _send(http, "GET", path, None)
+    parsed = _json(answer)
+    if not isinstance(parsed, list) or not all(isinstance(item, dict) for item in parsed):
+        raise DeviceApiError(
+            "The server's answer is not a JSON list of objects.", status=answer.status_code
+        )
+    return parsed
+
+
+def _send(
+    http: httpx.Client, method: str, path: str, body: dict[str, Any] | None
+) -> httpx.Response:
     try:
-        answer = http.post(path, json=body)
+        answer = http.request(method, path, json=body)
     except httpx.HTTPError as exc:
         raise DeviceApiError(f"The server cannot be reached: {exc}") from None
-    if answer.is_success:
-        try:
-            parsed = answer.json()
-        except ValueError:
-            parsed = None
-        if not isinstance(parsed, dict):
-            raise DeviceApiError(
-                "The server's answer is not a JSON object.", status=answer.status_code
-            )
-        return parsed
-    raise _refusal(answer)
+    if not answer.is_success:
+        raise _refusal(answer)
+    return answer
+
+
+def _json(answer: httpx.Response) -> Any:
+    try:
+        return answer.json()
+    except ValueError:
+        return None
 
 
 def _refusal(answer: httpx.Response) -> DeviceApiError:

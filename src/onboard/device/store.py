@@ -1,5 +1,5 @@
-"""Where the device keeps what pairing gave it: one JSON file that only its owner may read,
-because it holds the device's credential."""
+"""Where the device keeps what pairing or enrollment gave it: one JSON file that only its
+owner may read, because it holds the device's credential."""
 
 from __future__ import annotations
 
@@ -18,14 +18,19 @@ class StateFileError(Exception):
 
 @dataclass(frozen=True)
 class DeviceState:
-    """The device's identity at one server: its id, secret credential, license, and the
-    configuration it runs (``{id, etag, body}``, or None)."""
+    """The device's identity at one server: its id and secret credential. A device that
+    paired with a license (Part B) keeps the license and the configuration it runs
+    (``{id, etag, body}``, or None); a device that enrolled (Part C) keeps its enrollment,
+    its serial and the settings it was given."""
 
     server: str
     device_id: str
     credential: str
-    license_id: str
+    license_id: str | None
     configuration: dict[str, Any] | None
+    enrollment_id: str | None = None
+    serial: str | None = None
+    settings: dict[str, Any] | None = None
 
 
 def save(path: Path, state: DeviceState) -> None:
@@ -50,7 +55,8 @@ def save(path: Path, state: DeviceState) -> None:
 
 
 def load(path: Path) -> DeviceState | None:
-    """The saved state, or None before the device has paired."""
+    """The saved state, or None before the device has paired or enrolled (or after it was
+    reset). Files written before enrollment existed have no enrollment fields."""
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -58,15 +64,26 @@ def load(path: Path) -> DeviceState | None:
     except (OSError, ValueError) as exc:
         raise StateFileError(f"{path} cannot be read: {exc}") from None
     try:
-        configuration = raw["configuration"]
-        if configuration is not None and not isinstance(configuration, dict):
-            raise TypeError("configuration is not an object")
         return DeviceState(
             server=str(raw["server"]),
             device_id=str(raw["device_id"]),
             credential=str(raw["credential"]),
-            license_id=str(raw["license_id"]),
-            configuration=configuration,
+            license_id=_text(raw.get("license_id")),
+            configuration=_object(raw, "configuration"),
+            enrollment_id=_text(raw.get("enrollment_id")),
+            serial=_text(raw.get("serial")),
+            settings=_object(raw, "settings"),
         )
-    except (KeyError, TypeError) as exc:
+    except (KeyError, TypeError, AttributeError) as exc:
         raise StateFileError(f"{path} is not a device state file: {exc}") from None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _object(raw: dict[str, Any], field: str) -> dict[str, Any] | None:
+    value = raw.get(field)
+    if value is not None and not isinstance(value, dict):
+        raise TypeError(f"{field} is not an object")
+    return value

@@ -9,6 +9,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -241,3 +242,47 @@ def check_text(raw: str | None, field: str, limit: int) -> str | None:
             fields={field: f"at most {limit} characters"},
         )
     return text
+
+
+@dataclass(frozen=True)
+class DeviceLabel:
+    """What the QR on a device's back says (C9): its serial and access key."""
+
+    serial: str
+    access_key: str
+
+
+def read_device_label(text: str, matched: Mapping[str, str | None] | None = None) -> DeviceLabel:
+    """The serial and access key in a scanned device QR (C9): the groups ``serial`` and
+    ``key`` of the organization's own pattern when it matched (``matched``), else a JSON
+    object ``{"serial": ..., "key": ...}``, else the default ``SERIAL:ACCESSKEY``."""
+    if matched is not None:
+        serial, key = matched.get("serial"), matched.get("key")
+    else:
+        serial, key = _json_label(text) or _colon_label(text)
+    if not serial or not key:
+        raise Invalid(
+            "This QR code holds no serial number and access key (SERIAL:ACCESSKEY, or JSON "
+            'with "serial" and "key").',
+            fields={"payload": "not a device label"},
+        )
+    return DeviceLabel(check_serial(serial), check_access_key(key))
+
+
+def _json_label(text: str) -> tuple[str | None, str | None] | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(found, dict):
+        return None
+    serial, key = found.get("serial"), found.get("key")
+    return (
+        serial if isinstance(serial, str) else None,
+        key if isinstance(key, str) else None,
+    )
+
+
+def _colon_label(text: str) -> tuple[str | None, str | None]:
+    serial, colon, key = text.strip().partition(":")
+    return (serial, key) if colon else (None, None)

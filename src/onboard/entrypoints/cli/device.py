@@ -1,24 +1,39 @@
-"""`onboard device`: the reference device client from the command line (SPEC §5, B5)."""
+"""`onboard device`: the reference device client from the command line (SPEC §5): pair
+with a scanned code (B5), enroll with an access key (C3), and check in (B8, B9, C6)."""
 
 from __future__ import annotations
 
+import json
 import platform
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 import onboard
-from onboard.device import client
+from onboard.device import client, enrollment
 from onboard.device.client import DeviceApiError
-from onboard.device.hardware import local_hardware_id
+from onboard.device.enrollment import NotCompleted
+from onboard.device.hardware import local_capabilities, local_hardware_id
+from onboard.device.store import StateFileError
 from onboard.entrypoints.cli.common import fail
 
 device_app = typer.Typer(
-    help="Act as a device running a product's client: pair with a scanned code and check "
-    "in (SPEC B5, B8, B9).",
+    help="Act as a device: pair with a scanned code as a product's client does, or enroll "
+    "with the access key printed on it; then check in (SPEC B5, B8, B9, C3, C6).",
     no_args_is_help=True,
 )
+
+# What the person can do about a refused enrollment (§6 problem codes).
+ENROLL_HINTS = {
+    "invalid_signature": "The access key does not match this serial: check the key on the "
+    "device's label.",
+    "signature_expired": "This machine's clock is too far from the server's: set it right "
+    "(NTP) and try again.",
+    "not_enrolled": "No enrollment waits for this serial: ask an Administrator (or a Device "
+    "Manager who is also an IoT Manager) to create one first.",
+}
 
 
 def default_state_file() -> Path:
@@ -82,23 +97,118 @@ def device_pair(
     typer.echo(f"Credential stored in {state_file}.")
 
 
+def parse_capabilities(given: list[str]) -> dict[str, Any]:
+    """``key=value`` pairs as an object; a value that reads as JSON (``2``, ``true``,
+    ``[1,2]``, ``{"a": 1}``) is kept as such, any other is text."""
+    found: dict[str, Any] = {}
+    for pair in given:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise fail(f"--capability {pair!r} is not key=value.", status=2)
+        if key in found:
+            raise fail(f"--capability {key} is given twice.", status=2)
+        try:
+            found[key] = json.loads(value)
+        except ValueError:
+            found[key] = value
+    return found
+
+
+def explain(exc: DeviceApiError) -> str:
+    """The server's detail and problem code, and what to do about it when that is known."""
+    code = f" ({exc.code})" if exc.code else ""
+    hint = ENROLL_HINTS.get(exc.code or "")
+    return f"{exc.detail}{code}" + (f"\n{hint}" if hint else "")
+
+
+@device_app.command("enroll")
+def device_enroll(
+    server: Annotated[str, typer.Option(metavar="URL", help="The onboard server.")],
+    serial: Annotated[str, typer.Option(metavar="S", help="This device's serial number.")],
+    access_key: Annotated[
+        str,
+        typer.Option(
+            metavar="K",
+            help="The access key on the device's label; '-' reads it from standard input "
+            "(it then stays out of the shell's history).",
+        ),
+    ],
+    state_file: Annotated[
+        Path | None,
+        typer.Option(
+            metavar="PATH",
+            help="Where to keep the credential (written 0600). "
+            "Default: device.json in the user's onboard folder (~/.config/onboard).",
+            dir_okay=False,
+        ),
+    ] = None,
+    capability: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="KEY=VALUE",
+            help="A capability to report, repeatable; values that read as JSON stay numbers, "
+            "booleans, lists or objects. Default: this machine's hardware id, OS and "
+            "architecture.",
+        ),
+    ] = None,
+) -> None:
+    """Enroll this machine as the device with this serial (SPEC C3, §6): prove it holds the
+    access key, keep the credential in the state file, and report its capabilities. A
+    gateway enrolls the same way before `onboard gateway run`. Prints the device and
+    enrollment ids, never the credential."""
+    state_file = state_file or default_state_file()
+    if access_key == "-":
+        access_key = sys.stdin.readline()
+    if not serial.strip() or not access_key.strip():
+        raise fail("Give the serial and the access key; neither may be empty.", status=2)
+    capabilities = parse_capabilities(capability or []) or {
+        **local_capabilities(),
+        "client": f"onboard {onboard.__version__}",
+    }
+    try:
+        state = enrollment.enroll(
+            server, serial, access_key, state_file=state_file, capabilities=capabilities
+        )
+    except NotCompleted as exc:
+        raise fail(
+            f"Enrolled as device {exc.state.device_id} (credential stored in {state_file}), "
+            f"but the server did not take the capabilities: {explain(exc)}\n"
+            "Run the same command again to finish."
+        ) from None
+    except DeviceApiError as exc:
+        raise fail(explain(exc), status=2 if exc.status == 422 else 1) from None
+    except OSError as exc:
+        raise fail(f"The credential cannot be stored in {state_file}: {exc}") from None
+    typer.echo(f"Enrolled as device {state.device_id} (enrollment {state.enrollment_id}).")
+    typer.echo(f"Capabilities reported: {', '.join(sorted(capabilities)) or 'none'}.")
+    typer.echo(f"Credential stored in {state_file}.")
+
+
 @device_app.command("run")
 def device_run(
     state_file: Annotated[
         Path | None,
-        typer.Option(metavar="PATH", help="The state file `device pair` wrote.", dir_okay=False),
+        typer.Option(
+            metavar="PATH",
+            help="The state file `device pair` or `device enroll` wrote.",
+            dir_okay=False,
+        ),
     ] = None,
     interval: Annotated[float, typer.Option(min=1.0, help="Seconds between check-ins.")] = 30.0,
     once: Annotated[bool, typer.Option("--once", help="Check in once and stop.")] = False,
 ) -> None:
-    """Check in periodically: apply configuration changes, and stop once the device was
-    removed (its credential is then forgotten)."""
+    """Check in periodically: apply configuration changes; stop once the device was
+    removed (its credential is then forgotten) or, for an enrolled device, unenrolled (it
+    factory-resets: the state file is deleted)."""
     state_file = state_file or default_state_file()
     try:
         client.run(state_file, interval=interval, rounds=1 if once else None, report=typer.echo)
     except DeviceApiError as exc:
         code = f" ({exc.code})" if exc.code else ""
         raise fail(f"{exc.detail}{code}") from None
+    except StateFileError as exc:
+        raise fail(str(exc)) from None
     except KeyboardInterrupt:
         raise typer.Exit(0) from None
 
