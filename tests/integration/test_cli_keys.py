@@ -12,59 +12,19 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from onboard.adapters.keyring import Keyring, new_key_entry
-from onboard.bootstrap import Container, build
-from onboard.config import get_settings
-from onboard.domain.enrollment import DeviceKind
-from onboard.services import enrollments
-from onboard.services.enrollments import EnrollmentInput, key_context
+from onboard.adapters.keyring import Keyring
+from onboard.bootstrap import Container
 from onboard.services.ports import Services
-from tests.conftest import Database, fast_passwords
-from tests.factories import Org, make_org
+from tests.conftest import Database
+from tests.factories import make_org
+from tests.sealing import K0, K1, K2, Keyed, enroll_many, keyed_services, opened, sealed
 
 Run = Callable[..., Result]
-K0, K1, K2 = (new_key_entry(key_id) for key_id in ("k0", "k1", "k2"))
 
 
 @pytest.fixture
-def keyed(
-    database: Database, container: Container, tmp_path: Path
-) -> Iterator[Callable[..., Services]]:
-    """Services over the test's database with the keyring given (entries, current first)."""
-    built: list[Container] = []
-
-    def services(*entries: str) -> Services:
-        settings = get_settings(
-            var_dir=tmp_path,
-            database_url=database.url,
-            secret_key=container.settings.secret_key.get_secret_value(),
-            data_keys=",".join(entries),
-        )
-        built.append(build(settings, passwords=fast_passwords()))
-        return built[-1].services
-
-    yield services
-    for made in built:
-        made.close()
-
-
-def enroll_many(svc: Services, org: Org, count: int, prefix: str = "SN") -> dict[str, str]:
-    """``count`` enrollments, each with its own access key: id -> access key."""
-    made: dict[str, str] = {}
-    for n in range(count):
-        key = f"access-key-{prefix}-{n}"
-        given = EnrollmentInput(f"{prefix}-{n}", key, DeviceKind.DIRECT)
-        made[enrollments.create_enrollment(svc, org.actor, given).id] = key
-    return made
-
-
-def sealed(svc: Services, enrollment_id: str) -> str:
-    with svc.uow(read_only=True) as uow:
-        return uow.enrollments.sealed_key(enrollment_id)
-
-
-def opened(svc: Services, enrollment_id: str) -> str:
-    return svc.secrets.open(sealed(svc, enrollment_id), context=key_context(enrollment_id))
+def keyed(database: Database, container: Container, tmp_path: Path) -> Iterator[Keyed]:
+    yield from keyed_services(database, container, tmp_path)
 
 
 def test_keys_new_prints_an_entry_the_keyring_takes_first_and_says_where_it_goes(

@@ -25,6 +25,17 @@ device_app = typer.Typer(
     no_args_is_help=True,
 )
 
+# Where `pair` and `enroll` keep the credential.
+NewStateFile = Annotated[
+    Path | None,
+    typer.Option(
+        metavar="PATH",
+        help="Where to keep the credential (written 0600). "
+        "Default: device.json in the user's onboard folder (~/.config/onboard).",
+        dir_okay=False,
+    ),
+]
+
 # What the person can do about a refused enrollment (§6 problem codes).
 ENROLL_HINTS = {
     "invalid_signature": "The access key does not match this serial: check the key on the "
@@ -58,15 +69,7 @@ def device_pair(
         str | None,
         typer.Option(metavar="ID", help="This device's hardware id. Default: the machine id."),
     ] = None,
-    state_file: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="PATH",
-            help="Where to keep the credential (written 0600). "
-            "Default: device.json in the user's onboard folder (~/.config/onboard).",
-            dir_okay=False,
-        ),
-    ] = None,
+    state_file: NewStateFile = None,
     model: Annotated[str | None, typer.Option(help="Device model to report.")] = None,
 ) -> None:
     """Pair this machine with the organization whose code was scanned, and keep its
@@ -134,15 +137,7 @@ def device_enroll(
             "(it then stays out of the shell's history).",
         ),
     ],
-    state_file: Annotated[
-        Path | None,
-        typer.Option(
-            metavar="PATH",
-            help="Where to keep the credential (written 0600). "
-            "Default: device.json in the user's onboard folder (~/.config/onboard).",
-            dir_okay=False,
-        ),
-    ] = None,
+    state_file: NewStateFile = None,
     capability: Annotated[
         list[str] | None,
         typer.Option(
