@@ -317,3 +317,27 @@ def test_rows_hold_no_access_key_in_clear(svc: Services, container: Container) -
         rows = conn.execute(select(t.enrollments)).all()
     assert rows
     assert all(KEY not in " ".join(str(v) for v in row) for row in rows)
+
+
+def test_a_reset_device_whose_acknowledgement_was_lost_completes_its_unenrollment(
+    svc: Services,
+) -> None:
+    """C6: a device that factory-reset without its acknowledgement arriving has no
+    credential left to acknowledge with; when it proves its key again, the unenrollment
+    completes and it is told it is not enrolled."""
+    org = make_org(svc)
+    enrollment_id = direct(svc, org, "SN-800")
+    got = device_enrollment.enroll(svc, *proof("SN-800"))
+    enrollments.delete_enrollment(svc, org.actor, enrollment_id)
+
+    with pytest.raises(NotEnrolled):
+        device_enrollment.enroll(svc, *proof("SN-800"))
+
+    assert enrollments.get_enrollment(svc, org.actor, enrollment_id).state is S.UNENROLLED
+    assert device_enrollment.holder(svc, got.credential) is None
+    other_id = direct(svc, org, "SN-801")
+    device_enrollment.enroll(svc, *proof("SN-801"))
+    enrollments.delete_enrollment(svc, org.actor, other_id)
+    with pytest.raises(InvalidSignature):  # a forged proof completes nothing
+        device_enrollment.enroll(svc, *proof("SN-801", "not-the-right-key"))
+    assert enrollments.get_enrollment(svc, org.actor, other_id).state is S.UNENROLL_PENDING

@@ -78,14 +78,13 @@ def _proven(
     """The enrollment whose access key made this proof: the device does not know its
     organization, so each live enrollment of the serial that enrolls itself is tried."""
     candidates = uow.enrollments.candidates(serial, (DeviceKind.DIRECT, DeviceKind.GATEWAY))
-    # One waiting to be enrolled comes before one done (the same device claimed again).
-    live = sorted(
-        (e for e in candidates if e.state not in (S.UNENROLL_PENDING, S.UNENROLLED)),
-        key=lambda e: e.state is S.DONE,
-    )
-    if not live:
+    # One waiting to be enrolled comes before one done (the same device claimed again); one
+    # being unenrolled comes last.
+    order = {S.PENDING: 0, S.FAILED: 0, S.IN_PROGRESS: 0, S.DONE: 1, S.UNENROLL_PENDING: 2}
+    ranked = sorted((e for e in candidates if e.state in order), key=lambda e: order[e.state])
+    if not ranked:
         raise NotEnrolled(f"No enrollment waits for serial {serial}; ask for one to be made.")
-    for enrollment in live:
+    for enrollment in ranked:
         sealed = uow.enrollments.sealed_key(enrollment.id)
         key = svc.secrets.open(sealed, context=key_context(enrollment.id))
         try:
@@ -94,6 +93,20 @@ def _proven(
             continue
         return enrollment
     raise InvalidSignature("The signature does not match the device's access key.")
+
+
+def _unenrolled_by_reset(
+    svc: Services, uow: UnitOfWork, enrollment: Enrollment, source_ip: str | None
+) -> NotEnrolled:
+    """C6: a device told to unenroll that comes back with a proof of its key has been
+    factory-reset (its acknowledgement was lost with its credential): the unenrollment is
+    complete, and there is nothing to enroll it into."""
+    move(svc, uow, _device_actor(enrollment, source_ip), enrollment, S.UNENROLLED)
+    uow.enrollments.set_credential(enrollment.id, None)
+    uow.commit()
+    return NotEnrolled(
+        f"Serial {enrollment.serial} was unenrolled; ask for a new enrollment to enroll again."
+    )
 
 
 def enroll(
@@ -108,6 +121,8 @@ def enroll(
     credential = secrets.token_urlsafe(32)
     with svc.uow() as uow:
         enrollment = _proven(svc, uow, serial, expires, signature)
+        if enrollment.state is S.UNENROLL_PENDING:
+            raise _unenrolled_by_reset(svc, uow, enrollment, source_ip)
         actor = _device_actor(enrollment, source_ip)
         if enrollment.state is S.FAILED:
             enrollment = move(svc, uow, actor, enrollment, S.PENDING)
