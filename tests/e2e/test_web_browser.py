@@ -51,8 +51,10 @@ def test_areas_not_built_yet_are_shown_as_coming_soon_rather_than_as_links(
 
     nav = page.get_by_role("navigation", name="Areas")
     expect(nav.get_by_role("link", name="Members")).to_have_attribute("href", "/members")
-    expect(nav.get_by_role("link", name="Licenses")).to_have_count(0)
-    expect(nav.get_by_text("Licenses")).to_contain_text("soon")
+    expect(nav.get_by_role("link", name="Licenses")).to_have_attribute("href", "/products")
+    expect(nav.get_by_role("link", name="Enrollments")).to_have_attribute("href", "/enrollments")
+    expect(nav.get_by_role("link", name="Provisioning")).to_have_count(0)
+    expect(nav.get_by_text("Provisioning")).to_contain_text("soon")
 
 
 def test_signing_in_with_a_wrong_password_shows_an_error(
