@@ -14,6 +14,7 @@ from onboard.entrypoints.api import (
     departments,
     devices,
     dynamic_rules,
+    enrollment_import,
     enrollments,
     imports,
     licensing,
@@ -46,7 +47,7 @@ def api_router() -> APIRouter:
     # far the most requested (A12, §7), come first.
     for module in (
         public, me, departments, members, tokens, customers, audit, templates, imports, devices,
-        codes, batches, dynamic_rules,
+        codes, batches, dynamic_rules, enrollment_import,
     ):  # fmt: skip
         router.include_router(module.router)
     for part in (*licensing.routers, *enrollments.routers):

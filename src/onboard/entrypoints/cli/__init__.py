@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import typer
 
-from onboard.entrypoints.cli import codes, device, devices, gateway, keys, server
+from onboard.entrypoints.cli import codes, device, devices, enrollments, gateway, keys, server
 
 app = typer.Typer(help="onboard: devices from the factory to the field.", no_args_is_help=True)
-for _module in (server, codes, devices, device, gateway, keys):
+for _module in (server, codes, devices, device, enrollments, gateway, keys):
     _module.register(app)
 
 

@@ -1,13 +1,32 @@
 """Enrollment records (SPEC Part C): stored with their sealed access keys, departments and
-history; the jobs a gateway is due; the serials gateways see nearby."""
+history; the jobs a gateway is due; the serials gateways see nearby; lists imported
+through a staging table (C7)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Row,
+    String,
+    Table,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, bulk_insert, paginate
@@ -22,6 +41,7 @@ from onboard.domain.enrollment import (
     Sighting,
     StateChange,
 )
+from onboard.domain.enrollment_import import RejectionCode, StagedRejection, StagedRow
 from onboard.services.ports import Page, PageRequest
 
 # The states in which a gateway has work for an enrollment of one of its nodes (C4, C6).
@@ -53,6 +73,34 @@ def _row(e: Enrollment, sealed_key: str) -> dict[str, Any]:
     }
 
 
+# The rows of a list being imported (C7), in a temporary table of the importing
+# transaction: the checks that need the whole list (duplicates, serials enrolled already,
+# gateways) are SQL over it, and the valid rows go on with INSERT ... SELECT, so that a
+# list of a million rows is never held in memory. Not part of the schema (its own
+# metadata): it exists only inside one transaction.
+import_rows = Table(
+    "enrollment_import_rows",
+    MetaData(),
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("id", t.ID),
+    Column("history_id", t.ID),
+    Column("serial", String(100)),
+    Column("kind", String(20)),
+    Column("gateway", Text),
+    Column("gateway_id", t.ID),
+    Column("name", String(200)),
+    Column("location", String(500)),
+    Column("access_key", Text),
+    Column("code", String(30)),
+    Column("detail", Text),
+    Column("other_row", Integer),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+# Rows written to the records per statement while applying, so that progress is told.
+APPLY_STEP = 50_000
+
+
 class SqlEnrollments:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -78,16 +126,6 @@ class SqlEnrollments:
         self.conn.execute(insert(t.enrollments).values(**_row(enrollment, sealed_key)))
         self.links.replace(enrollment.id, enrollment.departments)
 
-    def add_many(self, enrollments: Sequence[tuple[Enrollment, str]]) -> None:
-        """Many new records at once (C7), with their departments and first history step."""
-        bulk_insert(self.conn, t.enrollments, [_row(e, key) for e, key in enrollments])
-        links = [
-            {"enrollment_id": e.id, "department_id": d}
-            for e, _ in enrollments
-            for d in sorted(e.departments)
-        ]
-        bulk_insert(self.conn, t.enrollment_departments, links)
-
     def get(self, scope: Scope, enrollment_id: str) -> Enrollment | None:
         c = t.enrollments.c
         return self._first(visible(scope, t.enrollments), c.id == enrollment_id)
@@ -102,42 +140,6 @@ class SqlEnrollments:
             c.serial == serial,
             c.state != EnrollmentState.UNENROLLED.value,
         )
-
-    def taken_serials(self, organization_id: str, serials: Sequence[str]) -> set[str]:
-        """Which of these serials an enrollment of the organization holds (C6, C7)."""
-        c = t.enrollments.c
-        taken: set[str] = set()
-        for start in range(0, len(serials), 1000):
-            chunk = list(serials[start : start + 1000])
-            # The condition of the partial unique index on (organization, serial), word for
-            # word, so that the index answers: a list of states does not match it, and the
-            # query then read every enrollment of the organization (seconds each at 100,000).
-            query = select(c.serial).where(
-                c.organization_id == organization_id,
-                c.serial.in_(chunk),
-                c.state != EnrollmentState.UNENROLLED.value,
-            )
-            taken.update(self.conn.execute(query).scalars())
-        return taken
-
-    def gateways_named(self, scope: Scope, names: Sequence[str]) -> dict[str, str]:
-        """Of these serials or enrollment ids, those naming a gateway the scope sees that is
-        not being unenrolled, each with the gateway's id (C4, C7)."""
-        c = t.enrollments.c
-        leaving = [EnrollmentState.UNENROLL_PENDING.value, EnrollmentState.UNENROLLED.value]
-        found: dict[str, str] = {}
-        for start in range(0, len(names), 500):
-            chunk = list(names[start : start + 500])
-            query = select(c.id, c.serial).where(
-                visible(scope, t.enrollments),
-                c.kind == DeviceKind.GATEWAY.value,
-                c.state.not_in(leaving),
-                or_(c.id.in_(chunk), c.serial.in_(chunk)),
-            )
-            for row in self.conn.execute(query):
-                found[row.id] = row.id
-                found.setdefault(row.serial, row.id)
-        return {name: found[name] for name in names if name in found}
 
     def candidates(self, serial: str, kinds: Sequence[DeviceKind]) -> list[Enrollment]:
         """Active enrollments of this serial in any organization, of these kinds: a device
@@ -211,22 +213,6 @@ class SqlEnrollments:
                 reason=change.reason,
                 at=change.at,
             )
-        )
-
-    def add_history_many(self, steps: Sequence[tuple[str, str, StateChange]]) -> None:
-        bulk_insert(
-            self.conn,
-            t.enrollment_history,
-            [
-                {
-                    "id": step_id,
-                    "enrollment_id": enrollment_id,
-                    "state": change.state.value,
-                    "reason": change.reason,
-                    "at": change.at,
-                }
-                for step_id, enrollment_id, change in steps
-            ],
         )
 
     def history(self, enrollment_id: str) -> list[StateChange]:
@@ -303,3 +289,178 @@ class SqlEnrollments:
         )
         rows = [{"row_id": i, "old_key": old, "new_key": new} for i, old, new in changes]
         return self.conn.execute(statement, rows).rowcount
+
+    # --- lists imported (C7) -------------------------------------------------------------
+
+    def start_import(self) -> None:
+        """The staging table of a list, in this transaction only."""
+        import_rows.create(self.conn)
+
+    def stage_import(self, rows: Sequence[StagedRow]) -> None:
+        bulk_insert(
+            self.conn,
+            import_rows,
+            [
+                {
+                    "number": r.number,
+                    "id": r.id,
+                    "history_id": r.history_id,
+                    "serial": r.serial,
+                    "kind": r.kind,
+                    "gateway": r.gateway,
+                    "gateway_id": None,
+                    "name": r.name,
+                    "location": r.location,
+                    "access_key": r.sealed_key,
+                    "code": r.code.value if r.code is not None else None,
+                    "detail": r.detail,
+                    "other_row": None,
+                }
+                for r in rows
+            ],
+        )
+
+    def check_import(self, scope: Scope) -> None:
+        """Refuse the staged rows the whole list or the database refuses, one reason a
+        row: a serial in the list more than once (every such row, naming another), a
+        serial enrolled already in the organization, a gateway that is neither an
+        enrolled gateway the scope sees (by id or serial, not being unenrolled) nor a
+        valid gateway row of the list (by serial)."""
+        s = import_rows.c
+        # Indexed once loaded: cheaper than keeping an index up to date row by row.
+        self.conn.execute(
+            text(f"CREATE INDEX ix_{import_rows.name}_serial ON {import_rows.name} (serial)")
+        )
+        if self.conn.dialect.name == "postgresql":
+            # Temporary tables are never analyzed on their own; the plans need the counts.
+            self.conn.execute(text(f"ANALYZE {import_rows.name}"))
+        repeated = (
+            select(s.serial)
+            .where(s.serial.is_not(None))
+            .group_by(s.serial)
+            .having(func.count() > 1)
+        )
+        other = import_rows.alias("other")
+        self._refuse(
+            RejectionCode.DUPLICATE_IN_LIST,
+            s.serial.in_(repeated),
+            other_row=select(func.min(other.c.number))
+            .where(other.c.serial == s.serial, other.c.number != s.number)
+            .scalar_subquery(),
+        )
+        e = t.enrollments.c
+        enrolled = select(e.id).where(
+            e.organization_id == scope.organization_id,
+            e.serial == s.serial,
+            e.state != EnrollmentState.UNENROLLED.value,
+        )
+        self._refuse(RejectionCode.ALREADY_ENROLLED, enrolled.exists())
+        wanted = (s.code.is_(None), s.gateway.is_not(None))
+        for by in (e.id, e.serial):
+            self.conn.execute(
+                update(import_rows)
+                .where(
+                    *wanted,
+                    s.gateway_id.is_(None),
+                    by == s.gateway,
+                    visible(scope, t.enrollments),
+                    e.kind == DeviceKind.GATEWAY.value,
+                    e.state != EnrollmentState.UNENROLLED.value,
+                    e.state != EnrollmentState.UNENROLL_PENDING.value,
+                )
+                .values(gateway_id=e.id)
+            )
+        listed = import_rows.alias("listed")
+        self.conn.execute(
+            update(import_rows)
+            .where(
+                *wanted,
+                s.gateway_id.is_(None),
+                listed.c.serial == s.gateway,
+                listed.c.kind == DeviceKind.GATEWAY.value,
+                listed.c.code.is_(None),
+            )
+            .values(gateway_id=listed.c.id)
+        )
+        self._refuse(RejectionCode.UNKNOWN_GATEWAY, s.gateway.is_not(None), s.gateway_id.is_(None))
+
+    def _refuse(self, code: RejectionCode, *where: Any, **values: Any) -> None:
+        s = import_rows.c
+        self.conn.execute(
+            update(import_rows).where(s.code.is_(None), *where).values(code=code.value, **values)
+        )
+
+    def import_tally(self) -> dict[RejectionCode | None, int]:
+        """How many staged rows are valid (None) and how many each reason refused."""
+        s = import_rows.c
+        rows = self.conn.execute(select(s.code, func.count()).group_by(s.code))
+        return {(RejectionCode(code) if code else None): n for code, n in rows}
+
+    def import_rejections(self, after: int, limit: int) -> list[StagedRejection]:
+        """One page of the refused rows, in the list's order, after row ``after``."""
+        s = import_rows.c
+        rows = self.conn.execute(
+            select(s.number, s.code, s.serial, s.gateway, s.other_row, s.detail)
+            .where(s.code.is_not(None), s.number > after)
+            .order_by(s.number)
+            .limit(limit)
+        )
+        return [
+            StagedRejection(r.number, RejectionCode(r.code), r.serial, r.gateway, r.other_row,
+                            r.detail)
+            for r in rows
+        ]  # fmt: skip
+
+    def apply_import(
+        self, organization_id: str, departments: frozenset[str], at: datetime
+    ) -> Iterator[int]:
+        """The valid staged rows become pending enrollments, with their first history step
+        and their departments, a step of rows at a time (gateways first: the list's nodes
+        may name them); yields how many are written so far."""
+        s = import_rows.c
+        valid = s.code.is_(None)
+        done = self._apply(organization_id, departments, at, valid, s.kind == "gateway")
+        yield done
+        last = self.conn.execute(select(func.max(s.number))).scalar_one() or 0
+        for start in range(0, last, APPLY_STEP):
+            window = (s.number > start, s.number <= start + APPLY_STEP, s.kind != "gateway")
+            done += self._apply(organization_id, departments, at, valid, *window)
+            yield done
+
+    def _apply(
+        self, organization_id: str, departments: frozenset[str], at: datetime, *where: Any
+    ) -> int:
+        s = import_rows.c
+        moment = literal(at, t.UtcDateTime())
+        pending = literal(EnrollmentState.PENDING.value)
+        records = select(
+            s.id, literal(organization_id), s.serial, s.kind, s.gateway_id, s.name,
+            s.location, pending, s.access_key, moment, moment,
+        ).where(*where)  # fmt: skip
+        e = t.enrollments.c
+        columns = [
+            e.id, e.organization_id, e.serial, e.kind, e.gateway_id, e.name, e.location,
+            e.state, e.access_key, e.created_at, e.updated_at,
+        ]  # fmt: skip
+        # Counted apart: psycopg's rowcount of an INSERT ... SELECT reads -1 here.
+        written = self.conn.execute(select(func.count()).where(*where)).scalar_one()
+        self.conn.execute(insert(t.enrollments).from_select(columns, records))
+        h = t.enrollment_history.c
+        self.conn.execute(
+            insert(t.enrollment_history).from_select(
+                [h.id, h.enrollment_id, h.state, h.reason, h.at],
+                select(s.history_id, s.id, pending, null(), moment).where(*where),
+            )
+        )
+        d = t.enrollment_departments.c
+        for department in sorted(departments):
+            self.conn.execute(
+                insert(t.enrollment_departments).from_select(
+                    [d.enrollment_id, d.department_id],
+                    select(s.id, literal(department)).where(*where),
+                )
+            )
+        return int(written)
+
+    def end_import(self) -> None:
+        import_rows.drop(self.conn)
