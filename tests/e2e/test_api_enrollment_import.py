@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -130,5 +131,6 @@ def test_a_body_over_the_limit_is_refused_as_it_comes(
     if declared:
         headers.append((b"content-length", b"120"))
     request = Request({"type": "http", "method": "POST", "headers": headers}, receive)
-    with pytest.raises(FileTooLarge):
-        asyncio.run(enrollment_import._spooled(request))
+    # On an event loop of its own thread: the browser tests may hold one running in this.
+    with ThreadPoolExecutor(max_workers=1) as thread, pytest.raises(FileTooLarge):
+        thread.submit(asyncio.run, enrollment_import._spooled(request)).result()

@@ -24,6 +24,9 @@ from onboard.domain.errors import DomainError, Invalid
 
 COLUMNS = ("serial", "access_key", "kind", "gateway_id", "name", "location")
 REQUIRED = ("serial", "access_key", "kind")
+# The largest list taken over HTTP (the API and the back office): a million rows take 60
+# to 80 MB, with room for longer names and locations.
+MAX_LIST_BYTES = 256 * 1024 * 1024
 # A JSON line longer than this is refused as it comes, and read past, never held whole; a
 # real row is a few hundred characters.
 MAX_LINE = 8 * 1024

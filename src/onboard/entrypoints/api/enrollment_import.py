@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from onboard.domain.documents import file_too_large
-from onboard.domain.enrollment_import import ImportMode, ListFormat
+from onboard.domain.enrollment_import import MAX_LIST_BYTES, ImportMode, ListFormat
 from onboard.entrypoints.api.deps import CurrentActor, Svc
 from onboard.entrypoints.api.errors import PROBLEM_TYPE
 from onboard.entrypoints.api.files import TOO_LARGE_RESPONSES
@@ -33,8 +33,6 @@ from onboard.services.enrollment_import import (
 
 router = APIRouter(prefix="/enrollments", tags=["enrollment"])
 
-# A million rows of a list take 60 to 80 MB; room for longer names and locations.
-MAX_LIST_BYTES = 256 * 1024 * 1024
 # What of the body stays in memory before the spool goes to a temporary file.
 SPOOL_IN_MEMORY = 1024 * 1024
 FORMATS = {"text/csv": ListFormat.CSV, "application/x-ndjson": ListFormat.JSONL}

@@ -1,0 +1,89 @@
+"""Batch enrollment in the back office, in headless Chromium against the real server (SPEC
+C7, C8): a list uploaded from the Enrollments page, refused whole with its rejected rows
+in mode all, enrolled but for the rejected rows in mode valid, and the page offered only
+to members who may enroll."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from onboard.domain.enrollment import EnrollmentFilter
+from onboard.services import enrollments
+from onboard.services.ports import PageRequest, Services
+from tests import factories
+from tests.conftest import LiveServer
+from tests.e2e.test_web_browser import sign_in
+
+HEADER = "serial,access_key,kind,gateway_id,name,location\n"
+
+
+def enrolled(svc: Services, org: factories.Org) -> set[str]:
+    page = enrollments.list_enrollments(svc, org.actor, EnrollmentFilter(), PageRequest(None, 500))
+    return {e.serial for e in page.items}
+
+
+def test_a_list_is_refused_with_its_rejected_rows_then_enrolled_but_for_them(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    svc = live_server.container.services
+    org = factories.make_org(svc)
+    prefix = factories.unique("WEB").replace(" ", "-")
+    rows = "".join(f"{prefix}-{n},key-of-row-{n},direct,,Meter {n},\n" for n in range(1, 4))
+    listed = tmp_path / "devices.csv"
+    listed.write_text(HEADER + rows + "bad serial,key-of-bad,direct,,,\n", encoding="utf-8")
+    sign_in(page, org.admin.email, factories.PASSWORD)
+
+    page.goto("/enrollments")
+    page.get_by_role("link", name="Import a list").click()
+    page.get_by_label("List (.csv, .jsonl or .ndjson)").set_input_files(listed)
+    page.get_by_role("button", name="Import").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Nothing enrolled")
+    expect(page.get_by_role("alert")).to_contain_text("1 of 4 rows were rejected")
+    rejected = page.get_by_role("table").get_by_role("row").nth(1)
+    expect(rejected).to_contain_text("4")
+    expect(rejected).to_contain_text("malformed")
+    expect(rejected).to_contain_text("serial:")
+    assert enrolled(svc, org) == set()
+
+    page.get_by_role("link", name="Import another list").click()
+    page.get_by_label("List (.csv, .jsonl or .ndjson)").set_input_files(listed)
+    page.get_by_role("radio", name="Enroll the valid rows").check()
+    page.get_by_role("button", name="Import").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("3 enrolled")
+    assert enrolled(svc, org) == {f"{prefix}-{n}" for n in range(1, 4)}
+    assert "key-of-row-1" not in page.content()
+
+
+def test_a_file_that_is_not_a_list_is_refused_next_to_the_field(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    org = factories.make_org(live_server.container.services)
+    listed = tmp_path / "devices.csv"
+    listed.write_text("name,colour\nPump,red\n", encoding="utf-8")
+    sign_in(page, org.admin.email, factories.PASSWORD)
+
+    page.goto("/enrollments/import")
+    page.get_by_label("List (.csv, .jsonl or .ndjson)").set_input_files(listed)
+    page.get_by_role("button", name="Import").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("unknown column(s) 'colour'")
+    expect(page.get_by_label("List (.csv, .jsonl or .ndjson)")).to_have_attribute(
+        "aria-invalid", "true"
+    )
+
+
+def test_members_who_may_not_enroll_get_no_import(page: Page, live_server: LiveServer) -> None:
+    svc = live_server.container.services
+    org = factories.make_org(svc)
+    member = factories.make_member(svc, org, roles=["device_manager"])
+    sign_in(page, member.email, factories.PASSWORD)
+
+    page.goto("/enrollments")
+    expect(page.get_by_role("link", name="Import a list")).to_have_count(0)
+    answer = page.goto("/enrollments/import")
+    assert answer is not None
+    assert answer.status == 403
