@@ -116,6 +116,38 @@ class WebClient:
 
 
 @pytest.fixture
+def camera(
+    browser: Browser, live_server: LiveServer, tmp_path: Path
+) -> Iterator[tuple[Page, Path]]:
+    """A phone whose back camera films ``tmp_path / "camera.mjpeg"`` (written by the test
+    before the page opens), with the permission to use it granted."""
+    film = tmp_path / "camera.mjpeg"
+    film.write_bytes(b"")
+    launched = browser.browser_type.launch(
+        executable_path=CHROMIUM,
+        args=[
+            *CHROMIUM_ARGS,
+            "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-video-capture={film}",
+        ],
+    )
+    try:
+        context = launched.new_context(
+            base_url=live_server.url,
+            viewport=PHONE,
+            is_mobile=True,
+            has_touch=True,
+            device_scale_factor=2,
+        )
+        context.grant_permissions(["camera"], origin=live_server.url)
+        context.set_default_timeout(15_000)
+        yield context.new_page(), film
+    finally:
+        launched.close()
+
+
+@pytest.fixture
 def web(live_server: LiveServer) -> Iterator[WebClient]:
     client = WebClient(live_server.url)
     try:

@@ -6,17 +6,12 @@ fallbacks that work without JavaScript."""
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-import segno
-from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from onboard.domain.codes import Code, code_url
 from onboard.domain.devices import Device, Location
@@ -24,8 +19,9 @@ from onboard.services import codes, devices, dynamic_codes, pairing, records, te
 from onboard.services.devices import DeviceInput
 from onboard.services.ports import DeviceFilter, PageRequest, Services
 from tests import factories
-from tests.conftest import CHROMIUM, LiveServer
-from tests.e2e.conftest import CHROMIUM_ARGS, PHONE, WebClient
+from tests.conftest import LiveServer
+from tests.e2e.conftest import PHONE, WebClient
+from tests.e2e.pictures import png, qr_picture
 
 GTIN = "09506000134352"
 
@@ -71,24 +67,6 @@ def make_code(svc: Services, org: factories.Org, *, label: str | None = None) ->
 
 def device_of(svc: Services, org: factories.Org, code: Code) -> str | None:
     return codes.get_code(svc, org.actor, code.token).device_id
-
-
-def png(color: str = "#2f7d4f", size: tuple[int, int] = (80, 60)) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", size, color).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def qr_picture(text: str, *, size: tuple[int, int] = (640, 480)) -> bytes:
-    """``text`` as a QR code on white with a margin, as a camera or a phone's photo sees it."""
-    symbol = io.BytesIO()
-    segno.make_qr(text, error="m").save(symbol, kind="png", scale=8, border=4)
-    qr = Image.open(symbol).convert("RGB")
-    picture = Image.new("RGB", size, "white")
-    picture.paste(qr, ((size[0] - qr.width) // 2, (size[1] - qr.height) // 2))
-    out = io.BytesIO()
-    picture.save(out, "JPEG", quality=90)
-    return out.getvalue()
 
 
 def fits_the_phone(phone: Page) -> None:
@@ -439,38 +417,6 @@ def test_a_viewer_sees_devices_but_no_actions_that_change_them(
 # --- a real camera ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def camera(
-    browser: Browser, live_server: LiveServer, tmp_path: Path
-) -> Iterator[tuple[Page, Path]]:
-    """A phone whose back camera films ``tmp_path / "camera.mjpeg"`` (written by the test
-    before the page opens), with the permission to use it granted."""
-    film = tmp_path / "camera.mjpeg"
-    film.write_bytes(b"")
-    launched = browser.browser_type.launch(
-        executable_path=CHROMIUM,
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={film}",
-        ],
-    )
-    try:
-        context = launched.new_context(
-            base_url=live_server.url,
-            viewport=PHONE,
-            is_mobile=True,
-            has_touch=True,
-            device_scale_factor=2,
-        )
-        context.grant_permissions(["camera"], origin=live_server.url)
-        context.set_default_timeout(15_000)
-        yield context.new_page(), film
-    finally:
-        launched.close()
-
-
 def test_the_camera_reads_a_sticker_through_the_server_and_opens_its_device(
     camera: tuple[Page, Path], live_server: LiveServer
 ) -> None:
@@ -505,7 +451,7 @@ def _mobile_sign_in(web: WebClient, svc: Services) -> factories.Org:
     return org
 
 
-def _upload(web: WebClient, path: str, content: bytes, **fields: str) -> httpx.Response:
+def upload(web: WebClient, path: str, content: bytes, **fields: str) -> httpx.Response:
     return web.http.post(
         path,
         data={"csrf_token": web.token, **fields},
@@ -533,21 +479,21 @@ def test_without_javascript_typed_entry_and_a_photo_of_the_sticker_still_work(
     assert "Code not paired" in web.follow(typed).text
 
     web.get("/m/scan")
-    photo = _upload(web, "/m/scan/photo", qr_picture(code_url(live_server.url, paired.token)))
+    photo = upload(web, "/m/scan/photo", qr_picture(code_url(live_server.url, paired.token)))
     assert photo.status_code == 303
     assert photo.headers["location"] == f"/m/devices/{pump.id}"
 
-    empty = _upload(web, f"/m/devices/{pump.id}/photo", b"")
+    empty = upload(web, f"/m/devices/{pump.id}/photo", b"")
     assert empty.status_code == 422
     assert "Take or choose a photo first" in empty.text
-    stored = _upload(web, f"/m/devices/{pump.id}/photo", png())
+    stored = upload(web, f"/m/devices/{pump.id}/photo", png())
     assert stored.status_code == 303
     assert devices.get_device(svc, org.actor, pump.id).photo_key is not None
 
-    blank = _upload(web, "/m/scan/photo", png("white"))
+    blank = upload(web, "/m/scan/photo", png("white"))
     assert blank.status_code == 422
     assert "No QR code was found in the photo" in blank.text
-    huge = _upload(web, "/m/scan/photo", b"\xff\xd8" + b"0" * (9 * 1024 * 1024))
+    huge = upload(web, "/m/scan/photo", b"\xff\xd8" + b"0" * (9 * 1024 * 1024))
     assert huge.status_code == 413
     assert "larger than 8 MB" in huge.text
     forged = web.http.post("/m/scan", data={"payload": free.token, "csrf_token": "forged"})

@@ -971,6 +971,37 @@ CASES: dict[tuple[str, str], Case] = {
         outcomes=EVERYONE,
         sees=lambda w, actor: {w.nearby_serial} if actor in (ADMIN, IN_A) else set(),
     ),
+    ("POST", "/api/v1/enrollments/batch"): Case(
+        # A node of A's gateway: outside A the gateway is unknown, and nothing is applied.
+        200,
+        body=lambda w: (
+            "serial,access_key,kind,gateway_id\n"
+            f"{unique('BATCH').replace(' ', '-')},a-batch-access-key,node,{w.gateway_a.id}\n"
+        ),
+        outcomes={ADMIN: ALLOWED, IN_A: ALLOWED, IN_B: UNKNOWN_IDS, OUTSIDER: UNKNOWN_IDS},
+    ),
+    ("POST", "/api/v1/enrollments/label"): Case(
+        # Reading a label is the organization's; the serial's enrollment shows inside A.
+        200,
+        body=lambda w: {"payload": f"{w.node_a.serial}:any-access-key"},
+        outcomes=EVERYONE,
+        sees=lambda w, actor: {w.node_a.id} if actor in (ADMIN, IN_A) else set(),
+    ),
+    ("PUT", "/api/v1/enrollments/{enrollment_id}/photo"): Case(
+        200,
+        path=lambda w: {"enrollment_id": w.failed_a.id},
+        body=lambda w: Multipart({}, {"file": ("site.png", PNG + b"site", "image/png")}),
+    ),
+    ("GET", "/api/v1/gateways"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: {w.gateway_a.id} if actor in (ADMIN, IN_A) else set(),
+    ),
+    ("GET", "/api/v1/gateways/{gateway}/nearby"): Case(
+        200,
+        path=lambda w: {"gateway": w.gateway_a.device_id or ""},
+        sees=lambda w, actor: {w.nearby_serial},
+    ),
     ("PUT", "/api/v1/devices/{device_id}/configuration"): Case(
         200,
         path=lambda w: {"device_id": w.licensed_a.id},

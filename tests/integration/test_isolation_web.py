@@ -284,6 +284,7 @@ PAGES: dict[tuple[str, str], Page] = {
     ("POST", "/enrollments/{enrollment_id}/retry"): Page(_failed, {}),
     ("GET", "/enrollments/{enrollment_id}/delete"): Page(_node),
     ("POST", "/enrollments/{enrollment_id}/delete"): Page(_node, {}),
+    ("GET", "/m/enroll/{enrollment_id}"): Page(_failed),
     # The mobile app (§5)
     ("GET", "/m/devices/{device_id}"): Page(_device),
     ("GET", "/m/devices/{device_id}/pair"): Page(_device),
@@ -322,6 +323,7 @@ LISTS = [
     "/batches",
     "/products",
     "/enrollments",
+    "/m/enroll",
     "/m/devices",
     "/departments",
     "/members",
@@ -342,6 +344,12 @@ NOT_AIMED = {
     ("GET", "/devices/new"), ("POST", "/devices/new"), ("GET", "/templates/new"),
     ("POST", "/templates"), ("GET", "/batches/new"), ("POST", "/batches"),
     ("POST", "/products"), ("GET", "/enrollments/new"), ("POST", "/enrollments"),
+    # Enrolling in the app starts from a label, not a record; what the label names is
+    # looked up through the scoped use cases (tests/integration/test_enrollment_app.py).
+    ("POST", "/m/enroll/scan"), ("POST", "/m/enroll/scan/photo"), ("GET", "/m/enroll/new"),
+    ("POST", "/m/enroll/new"),
+    # A list's gateways are checked row by row in the scope (the API matrix's batch case).
+    ("GET", "/enrollments/import"), ("POST", "/enrollments/import"),
     *(("GET", path) for path in LISTS),
     # Public code pages (A12) carry no tenant scope: anyone holding the sticker opens them.
     # Their staff view and pair/unpair go through the scoped use cases; crossing departments
@@ -451,10 +459,12 @@ def test_lists_show_department_a_only_to_members_who_may_see_it(
     for actor, answer in shown.items():
         assert answer.status_code == 200, (actor, path, answer.status_code)
     for actor in (IN_B, OUTSIDER):
-        for secret in (world.a.name, world.customer_a.name, world.member_a.email):
+        secrets = (world.a.name, world.customer_a.name, world.member_a.email, world.nearby_serial)
+        for secret in secrets:
             assert secret not in shown[actor].text, f"{actor} sees {secret!r} on {path}"
     admin_sees = {"/departments": world.a.name, "/customers": world.customer_a.name,
-                  "/members": world.member_a.email, "/audit": world.a.id}  # fmt: skip
+                  "/members": world.member_a.email, "/audit": world.a.id,
+                  "/m/enroll": world.nearby_serial}  # fmt: skip
     if path in admin_sees:
         assert admin_sees[path] in shown[ADMIN].text
 

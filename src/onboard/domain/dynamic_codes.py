@@ -127,6 +127,9 @@ class Patterns(Protocol):
 class RuleKind(StrEnum):
     GS1 = "gs1"
     REGEX = "regex"
+    # Not a dynamic code: how the QR on a connected device's back gives its serial and
+    # access key (C9), read when the mobile app enrolls it; scans of codes ignore it.
+    ENROLLMENT = "enrollment"
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ class DynamicRule:
     """How an organization recognizes payloads (A14): ``gs1`` reads GS1 Digital Links and
     element strings with AI 01 and 21, only GTINs under the company prefix ``pattern`` when
     one is set; ``regex`` fully matches ``pattern`` with the named groups ``serial`` and
-    optionally ``gtin``. ``template_id`` is for devices whose GTIN maps to no template."""
+    optionally ``gtin``; ``enrollment`` reads a device's own QR (C9), never a code.
+    ``template_id`` is for devices whose GTIN maps to no template."""
 
     id: str
     organization_id: str
@@ -149,6 +153,8 @@ class DynamicRule:
     ) -> DeviceIdentity | None:
         """What the payload names under this rule; ``gs1`` is the payload as a GS1 reader
         read it (None when it is not GS1); ``patterns`` runs a regex rule's pattern."""
+        if self.kind is RuleKind.ENROLLMENT:
+            return None
         if self.kind is RuleKind.GS1:
             if gs1 is None or gs1.gtin is None:
                 return None
@@ -186,12 +192,16 @@ def check_rule(
     """A rule's name, kind and pattern, checked: a ``gs1`` pattern is an optional GS1
     company prefix (4 to 12 digits); a ``regex`` pattern is one ``patterns`` can run (RE2
     syntax: no backreferences or lookarounds), has at most 500 characters and a named
-    group ``serial`` (and may have ``gtin``)."""
+    group ``serial`` (and may have ``gtin``); an ``enrollment`` pattern is the same with the
+    named groups ``serial`` and ``key`` (C9)."""
     name = require_name(name)
     try:
         rule_kind = RuleKind(kind)
     except ValueError:
-        raise Invalid("A rule is of kind gs1 or regex.", fields={"kind": "gs1 or regex"}) from None
+        raise Invalid(
+            "A rule is of kind gs1, regex or enrollment.",
+            fields={"kind": "gs1, regex or enrollment"},
+        ) from None
     if rule_kind is RuleKind.GS1:
         prefix = (pattern or "").strip()
         if prefix and not _COMPANY_PREFIX.match(prefix):
@@ -215,9 +225,12 @@ def check_rule(
             f"backreferences or lookarounds): {error}.",
             fields={"pattern": "not an RE2 regular expression"},
         ) from None
-    if "serial" not in groups:
+    needed = ("serial", "key") if rule_kind is RuleKind.ENROLLMENT else ("serial",)
+    missing = [group for group in needed if group not in groups]
+    if missing:
+        names = " and ".join(missing)
         raise Invalid(
-            "The pattern needs a named group serial, as in (?P<serial>[0-9]+).",
-            fields={"pattern": "needs the named group serial"},
+            f"The pattern needs the named group {names}, as in (?P<{missing[0]}>[0-9]+).",
+            fields={"pattern": f"needs the named group {names}"},
         )
     return name, rule_kind, pattern

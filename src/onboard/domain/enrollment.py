@@ -9,13 +9,14 @@ import binascii
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from onboard.domain.access import Actor, ActorKind, Role
+from onboard.domain.dynamic_codes import DynamicRule, Patterns, RuleKind
 from onboard.domain.errors import (
     EnrollmentForbidden,
     Invalid,
@@ -140,6 +141,7 @@ class EnrollmentFilter:
     kind: DeviceKind | None = None
     gateway_id: str | None = None
     serial: str | None = None
+    device_id: str | None = None
 
 
 def may_enroll(actor: Actor) -> bool:
@@ -267,6 +269,19 @@ def read_device_label(text: str, matched: Mapping[str, str | None] | None = None
             fields={"payload": "not a device label"},
         )
     return DeviceLabel(check_serial(serial), check_access_key(key))
+
+
+def label_groups(
+    rules: Sequence[DynamicRule], text: str, patterns: Patterns
+) -> Mapping[str, str | None] | None:
+    """The named groups of the first of an organization's enrollment patterns that matches
+    the whole text (C9), or None when none does (or it has none)."""
+    for rule in rules:
+        if rule.kind is RuleKind.ENROLLMENT and rule.pattern:
+            groups = patterns.fullmatch(rule.pattern, text)
+            if groups is not None:
+                return groups
+    return None
 
 
 def _json_label(text: str) -> tuple[str | None, str | None] | None:

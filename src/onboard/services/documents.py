@@ -24,6 +24,7 @@ from onboard.domain.documents import (
     check_title,
     check_url,
     file_too_large,
+    sniff,
 )
 from onboard.domain.errors import Invalid, NotFound
 from onboard.services.common import device_target, not_found
@@ -61,7 +62,7 @@ def _template_target(template: Template) -> Target:
     return Target("template", template.id)
 
 
-def _check_size(svc: Services, content: bytes) -> None:
+def check_size(svc: Services, content: bytes) -> None:
     if len(content) > svc.upload_max_bytes:
         raise file_too_large(svc.upload_max_bytes)
 
@@ -75,7 +76,7 @@ def _check(svc: Services, given: DocumentInput) -> _Checked:
         )
     if given.content is None:
         return _Checked(title, given.public, check_url(given.url or ""), None, None)
-    _check_size(svc, given.content)
+    check_size(svc, given.content)
     content_type = accepted_type(given.content, DOCUMENT_TYPES, what="document")
     return _Checked(title, given.public, None, given.content, content_type)
 
@@ -93,7 +94,7 @@ def _snapshot(document: Document) -> dict[str, Any]:
     return shown
 
 
-def _store(svc: Services, uow: UnitOfWork, content: bytes, stored: list[str]) -> str:
+def store_file(svc: Services, uow: UnitOfWork, content: bytes, stored: list[str]) -> str:
     """Put the file in the storage, holding its key so it cannot be released meanwhile."""
     key = svc.files.key_for(content)
     uow.documents.lock_file(key)
@@ -102,7 +103,7 @@ def _store(svc: Services, uow: UnitOfWork, content: bytes, stored: list[str]) ->
 
 
 @contextmanager
-def _storing(svc: Services) -> Iterator[list[str]]:
+def storing(svc: Services) -> Iterator[list[str]]:
     """The keys of the files stored inside the block, released again if the block fails:
     a change that is refused or rolled back leaves no file behind. Enter it before the
     unit of work, so that the release sees the rollback."""
@@ -139,7 +140,7 @@ def _new_document(
     device_id: str | None = None,
     template_id: str | None = None,
 ) -> Document:
-    key = _store(svc, uow, checked.content, stored) if checked.content is not None else None
+    key = store_file(svc, uow, checked.content, stored) if checked.content is not None else None
     document = Document(
         id=svc.ids.new(),
         organization_id=scope.organization_id,
@@ -186,7 +187,7 @@ def add_document(svc: Services, actor: Actor, device_id: str, given: DocumentInp
     (shown on the code page, A12) or internal."""
     scope = actor.require(Permission.EDIT_DEVICES)
     checked = _check(svc, given)
-    with _storing(svc) as stored, svc.uow() as uow:
+    with storing(svc) as stored, svc.uow() as uow:
         device = _device(uow, scope, device_id)
         document = _new_document(svc, uow, actor, scope, checked, stored, device_id=device.id)
         uow.record(
@@ -280,11 +281,11 @@ def set_document_public(
 def set_photo(svc: Services, actor: Actor, device_id: str, content: bytes) -> Device:
     """Set or replace the device's installation photo: a PNG, JPEG or WebP image."""
     scope = actor.require(Permission.RECORD_SERVICE)
-    _check_size(svc, content)
+    check_size(svc, content)
     content_type = accepted_type(content, PHOTO_TYPES, what="photo")
-    with _storing(svc) as stored, svc.uow() as uow:
+    with storing(svc) as stored, svc.uow() as uow:
         device = _device(uow, scope, device_id, for_change=True)
-        key = _store(svc, uow, content, stored)
+        key = store_file(svc, uow, content, stored)
         updated = replace(
             device, photo_key=key, photo_content_type=content_type, updated_at=svc.clock.now()
         )
@@ -303,6 +304,11 @@ def set_photo(svc: Services, actor: Actor, device_id: str, content: bytes) -> De
     if device.photo_key != key:
         release_files(svc, [device.photo_key])
     return updated
+
+
+def photo_type(svc: Services, key: str) -> str | None:
+    """The media type of a stored photo, read from its bytes."""
+    return sniff(svc.files.read(key))
 
 
 def photo_of(svc: Services, actor: Actor, device_id: str) -> StoredFile:
@@ -347,7 +353,7 @@ def add_template_document(
     """A4: a default document; devices created from the template from now on get a copy."""
     scope = actor.require(Permission.MANAGE_TEMPLATES)
     checked = _check(svc, given)
-    with _storing(svc) as stored, svc.uow() as uow:
+    with storing(svc) as stored, svc.uow() as uow:
         template = _template(uow, scope, template_id)
         document = _new_document(svc, uow, actor, scope, checked, stored, template_id=template.id)
         uow.record(

@@ -11,10 +11,13 @@ from typing import Any
 from onboard.domain.access import Actor, Permission, Scope
 from onboard.domain.audit import Change, Target
 from onboard.domain.devices import Device, DeviceStatus, Location
+from onboard.domain.documents import PHOTO_TYPES, accepted_type
 from onboard.domain.enrollment import (
+    ACTIVE_STATES,
     MAX_LOCATION,
     MAX_NAME,
     DeviceKind,
+    DeviceLabel,
     Enrollment,
     EnrollmentFilter,
     EnrollmentState,
@@ -24,12 +27,21 @@ from onboard.domain.enrollment import (
     check_capabilities,
     check_serial,
     check_text,
+    label_groups,
+    read_device_label,
     require_enroll,
 )
 from onboard.domain.errors import AlreadyEnrolled, Invalid
 from onboard.services.common import not_found, resolve_departments
 from onboard.services.devices import remove_device
-from onboard.services.documents import release_files
+from onboard.services.documents import (
+    check_size,
+    photo_type,
+    release_files,
+    set_photo,
+    store_file,
+    storing,
+)
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
 
 S = EnrollmentState
@@ -137,13 +149,25 @@ def new_enrollment(
     )  # fmt: skip
 
 
-def create_enrollment(svc: Services, actor: Actor, given: EnrollmentInput) -> Enrollment:
+def create_enrollment(
+    svc: Services,
+    actor: Actor,
+    given: EnrollmentInput,
+    *,
+    enrolled_by_app: dict[str, Any] | None = None,
+) -> Enrollment:
     """C1: a pending enrollment; the access key is sealed and never shown again. A node
     with a gateway becomes that gateway's job (C4); a direct device or a gateway enrolls
-    itself with its proof (C3); a node without a gateway is enrolled by the app (C5)."""
+    itself with its proof (C3); a node without a gateway is enrolled by the app (C5),
+    which may say so at once with the capabilities the node reported
+    (``enrolled_by_app``): the record is then done and its twin made, all in one step."""
     require_enroll(actor)
     scope = actor.require(Permission.READ)
     given = checked(given)
+    capabilities = None
+    if enrolled_by_app is not None:
+        _check_app_only(given.kind, given.gateway_id)
+        capabilities = check_capabilities(enrolled_by_app)
     with svc.uow() as uow:
         if given.gateway_id is not None:
             _gateway(uow, scope, given.gateway_id)
@@ -164,8 +188,20 @@ def create_enrollment(svc: Services, actor: Actor, given: EnrollmentInput) -> En
             Change("enrollment.created", _target(enrollment), after=_snapshot(enrollment)),
             organization_id=scope.organization_id,
         )
+        if capabilities is not None:
+            started = move(svc, uow, actor, enrollment, S.IN_PROGRESS)
+            enrollment = finish(svc, uow, actor, started, capabilities)
         uow.commit()
     return enrollment
+
+
+def _check_app_only(kind: DeviceKind, gateway_id: str | None) -> None:
+    if kind is not DeviceKind.NODE or gateway_id is not None:
+        raise Invalid(
+            "Only a node without a gateway is enrolled by the app; the others enroll "
+            "themselves or through their gateway.",
+            fields={"kind": "a node without a gateway"},
+        )
 
 
 def _enrollment(uow: UnitOfWork, scope: Scope, enrollment_id: str) -> Enrollment:
@@ -211,8 +247,10 @@ def retry_enrollment(svc: Services, actor: Actor, enrollment_id: str) -> Enrollm
 
 
 def twin_of(svc: Services, enrollment: Enrollment) -> Device:
-    """The digital twin an enrollment puts under management (C3, C4, C5)."""
+    """The digital twin an enrollment puts under management (C3, C4, C5), with the
+    installation photo taken while enrolling (C9)."""
     now = svc.clock.now()
+    photo = enrollment.photo_key
     return Device(
         id=svc.ids.new(),
         organization_id=enrollment.organization_id,
@@ -226,6 +264,8 @@ def twin_of(svc: Services, enrollment: Enrollment) -> Device:
         status=DeviceStatus.ACTIVE,
         created_at=now,
         updated_at=now,
+        photo_key=photo,
+        photo_content_type=photo_type(svc, photo) if photo else None,
     )
 
 
@@ -256,12 +296,7 @@ def enroll_by_app(
     capabilities = check_capabilities(capabilities)
     with svc.uow() as uow:
         found = _enrollment(uow, scope, enrollment_id)
-        if found.kind is not DeviceKind.NODE or found.gateway_id is not None:
-            raise Invalid(
-                "Only a node without a gateway is enrolled by the app; the others enroll "
-                "themselves or through their gateway.",
-                fields={"enrollment_id": "a node without a gateway"},
-            )
+        _check_app_only(found.kind, found.gateway_id)
         if found.state is S.FAILED:
             found = move(svc, uow, actor, found, S.PENDING)
         started = move(svc, uow, actor, found, S.IN_PROGRESS)
@@ -293,11 +328,100 @@ def delete_enrollment(svc: Services, actor: Actor, enrollment_id: str) -> Enroll
     return moved
 
 
-def nearby(svc: Services, actor: Actor, gateway_id: str | None = None) -> list[Nearby]:
+def nearby(svc: Services, actor: Actor, gateway: str | None = None) -> list[Nearby]:
     """C4, C9: serials gateways see that are not enrolled, strongest signal first; of one
-    gateway, or of every gateway the member sees."""
+    gateway (its enrollment's id or its twin's device id), or of every gateway the member
+    sees."""
     scope = actor.require(Permission.READ)
     with svc.uow() as uow:
-        if gateway_id is not None:
-            _enrollment(uow, scope, gateway_id)
-        return uow.enrollments.nearby(scope, [gateway_id] if gateway_id else None)
+        if gateway is None:
+            return uow.enrollments.nearby(scope, None)
+        by_device = EnrollmentFilter(kind=DeviceKind.GATEWAY, device_id=gateway)
+        found = uow.enrollments.get(scope, gateway) or next(
+            iter(uow.enrollments.list_page(scope, by_device, PageRequest(None, 1)).items), None
+        )
+        if found is None or found.kind is not DeviceKind.GATEWAY:
+            raise not_found("gateway", gateway)
+        return uow.enrollments.nearby(scope, [found.id])
+
+
+# --- the mobile app (C9) -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScannedLabel:
+    """A device's QR as read (C9), with the serial's live enrollment if it has one."""
+
+    label: DeviceLabel
+    enrollment: Enrollment | None
+
+
+def read_label(svc: Services, actor: Actor, payload: str) -> ScannedLabel:
+    """The serial and access key in the QR on a device's back: read by the organization's
+    enrollment patterns first, in order, else as JSON or SERIAL:ACCESSKEY (C9)."""
+    scope = actor.require(Permission.READ)
+    with svc.uow() as uow:
+        rules = uow.dynamic_rules.in_order(scope.organization_id)
+        label = read_device_label(payload, label_groups(rules, payload.strip(), svc.patterns))
+        live = EnrollmentFilter(states=ACTIVE_STATES, serial=label.serial)
+        found = uow.enrollments.list_page(scope, live, PageRequest(None, 1)).items
+    return ScannedLabel(label, found[0] if found else None)
+
+
+def set_enrollment_photo(
+    svc: Services, actor: Actor, enrollment_id: str, content: bytes
+) -> Enrollment:
+    """C9: the installation photo taken while enrolling. A device enrolled already has
+    it on its twin; otherwise the enrollment holds it until its twin appears."""
+    require_enroll(actor)
+    scope = actor.require(Permission.READ)
+    check_size(svc, content)
+    content_type = accepted_type(content, PHOTO_TYPES, what="photo")
+    with svc.uow() as uow:
+        twin = _enrollment(uow, scope, enrollment_id).device_id
+    if twin is not None:
+        set_photo(svc, actor, twin, content)
+        return get_enrollment(svc, actor, enrollment_id)
+    with storing(svc) as stored, svc.uow() as uow:
+        found = _enrollment(uow, scope, enrollment_id)
+        key = store_file(svc, uow, content, stored)
+        updated = replace(found, photo_key=key, updated_at=svc.clock.now())
+        uow.enrollments.save(updated)
+        uow.record(
+            actor,
+            Change(
+                "enrollment.photo_set",
+                _target(found),
+                before={"photo": found.photo_key is not None},
+                after={"photo": True, "content_type": content_type, "size": len(content)},
+            ),
+            organization_id=scope.organization_id,
+        )
+        uow.commit()
+    if found.photo_key != key:
+        release_files(svc, [found.photo_key])
+    return updated
+
+
+def enroll_on_site(
+    svc: Services,
+    actor: Actor,
+    given: EnrollmentInput,
+    *,
+    photo: bytes | None = None,
+    enrolled_by_app: dict[str, Any] | None = None,
+) -> Enrollment:
+    """C9: what the mobile app does in one flow: the enrollment (done at once for a node
+    the app enrolled itself, C5) and the installation photo, checked before anything is
+    stored so that a refused photo leaves no enrollment behind."""
+    if photo is not None:
+        check_size(svc, photo)
+        accepted_type(photo, PHOTO_TYPES, what="photo")
+    made = create_enrollment(svc, actor, given, enrolled_by_app=enrolled_by_app)
+    return set_enrollment_photo(svc, actor, made.id, photo) if photo is not None else made
+
+
+def list_gateways(svc: Services, actor: Actor, page: PageRequest) -> Page[Enrollment]:
+    """The gateways the member sees, newest first, in every state but unenrolled."""
+    wanted = EnrollmentFilter(states=ACTIVE_STATES, kind=DeviceKind.GATEWAY)
+    return list_enrollments(svc, actor, wanted, page)

@@ -647,6 +647,8 @@ enrollments = Table(
     Index(None, "organization_id", "serial", unique=True, **_where_enrolled()),
     Index(None, "organization_id", "state", "id"),
     Index(None, "gateway_id", "state", **_where_present("gateway_id")),
+    # A stored file is deleted when nothing refers to it, this photo included (C9).
+    Index(None, "photo_key", **_where_present("photo_key")),
 )
 
 enrollment_departments = Table(

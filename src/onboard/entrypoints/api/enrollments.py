@@ -1,6 +1,6 @@
-"""/api/v1/enrollments and /api/v1/nearby: connected devices put under management (SPEC
-Part C, C1-C6, C8, C9; §5.1). An enrollment's access key goes in once and never comes
-out; an enrollment follows its departments (P5)."""
+"""/api/v1/enrollments, /api/v1/nearby and /api/v1/gateways: connected devices put under
+management (SPEC Part C, C1-C6, C8, C9; §5.1). An enrollment's access key goes in once and
+never comes out; an enrollment follows its departments (P5)."""
 
 from __future__ import annotations
 
@@ -15,16 +15,20 @@ from onboard.domain.enrollment import (
     Enrollment,
     EnrollmentFilter,
     EnrollmentState,
+    Nearby,
     StateChange,
 )
+from onboard.domain.errors import Invalid
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
+from onboard.entrypoints.api.files import PHOTO_BODY, UPLOAD_RESPONSES, PhotoUpload
 from onboard.services import enrollments
 from onboard.services.enrollments import EnrollmentInput
 
 router = APIRouter(prefix="/enrollments", tags=["enrollment"])
 nearby_router = APIRouter(prefix="/nearby", tags=["enrollment"])
-routers = (router, nearby_router)
+gateways_router = APIRouter(prefix="/gateways", tags=["enrollment"])
+routers = (router, nearby_router, gateways_router)
 
 KindName = Literal["gateway", "node", "direct"]
 StateName = Literal["pending", "in_progress", "done", "failed", "unenroll_pending", "unenrolled"]
@@ -47,6 +51,31 @@ class EnrollmentCreate(s.Body):
     departments: s.DepartmentIds | None = Field(
         None, description="Default: yours, or none when you work in every department."
     )
+    state: Literal["pending", "done"] = Field(
+        "pending",
+        description="`done` when the mobile app enrolled a node without a gateway itself "
+        "(C5): the record is done at once, with `capabilities`, and its twin made.",
+    )
+    capabilities: dict[str, Any] | None = Field(
+        None, description="What the node reported; with `state: done` only."
+    )
+
+
+class LabelRead(s.Body):
+    payload: str = Field(
+        min_length=1,
+        max_length=2000,
+        pattern=s.NO_NUL,
+        description="The text of the QR on a device's back.",
+    )
+
+
+class LabelPublic(BaseModel):
+    """What a device's QR says (C9), and the serial's enrollment if it has one."""
+
+    serial: str
+    access_key: str = Field(description="As the QR holds it: the caller scanned it.")
+    enrollment: EnrollmentPublic | None
 
 
 class StepPublic(BaseModel):
@@ -115,20 +144,36 @@ def create(body: EnrollmentCreate, svc: Svc, actor: CurrentActor) -> EnrollmentP
     """C1: a pending enrollment. A node with a gateway becomes that gateway's job (C4); a
     direct device or a gateway enrolls itself (C3); a node without one is enrolled by the
     app (C5). 403 `enrollment_forbidden` (C8), 409 `already_enrolled`."""
-    made = enrollments.create_enrollment(
-        svc,
-        actor,
-        EnrollmentInput(
-            body.serial,
-            body.access_key,
-            DeviceKind(body.kind),
-            body.gateway_id,
-            body.name,
-            body.location,
-            body.departments,
-        ),
+    if body.capabilities is not None and body.state != "done":
+        raise Invalid(
+            "Capabilities come with state done (C5), when the app enrolled the node.",
+            fields={"capabilities": "with state done only"},
+        )
+    given = EnrollmentInput(
+        body.serial,
+        body.access_key,
+        DeviceKind(body.kind),
+        body.gateway_id,
+        body.name,
+        body.location,
+        body.departments,
     )
-    return _public(made)
+    by_app = (body.capabilities or {}) if body.state == "done" else None
+    return _public(enrollments.create_enrollment(svc, actor, given, enrolled_by_app=by_app))
+
+
+@router.post("/label", response_model=LabelPublic)
+def read_label(body: LabelRead, svc: Svc, actor: CurrentActor) -> LabelPublic:
+    """C9: the serial and access key in a scanned device QR, read by the organization's
+    `enrollment` patterns (see /dynamic-code-rules), else as JSON `{"serial", "key"}` or
+    `SERIAL:ACCESSKEY`; with the serial's live enrollment when there is one. 422
+    `invalid` when the QR is not a device label."""
+    found = enrollments.read_label(svc, actor, body.payload)
+    return LabelPublic(
+        serial=found.label.serial,
+        access_key=found.label.access_key,
+        enrollment=_public(found.enrollment) if found.enrollment else None,
+    )
 
 
 @router.get("", response_model=s.PageOf[EnrollmentPublic])
@@ -183,6 +228,21 @@ def complete_by_app(
     return _public(enrollments.enroll_by_app(svc, actor, enrollment_id, body.capabilities))
 
 
+@router.put(
+    "/{enrollment_id}/photo",
+    response_model=EnrollmentPublic,
+    openapi_extra=PHOTO_BODY,
+    responses=UPLOAD_RESPONSES,
+)
+def set_photo(
+    enrollment_id: PathId, svc: Svc, actor: CurrentActor, content: PhotoUpload
+) -> EnrollmentPublic:
+    """C9: the installation photo taken while enrolling (multipart `file`: PNG, JPEG or
+    WebP). Once the device is enrolled it is its twin's photo; before, the enrollment
+    keeps it and the twin gets it when it appears."""
+    return _public(enrollments.set_enrollment_photo(svc, actor, enrollment_id, content))
+
+
 @nearby_router.get("", response_model=list[NearbyPublic])
 def nearby(
     svc: Svc,
@@ -190,7 +250,25 @@ def nearby(
     gateway_id: Annotated[str | None, Query(min_length=1, max_length=64, pattern=s.NO_NUL)] = None,
 ) -> list[NearbyPublic]:
     """C4, C9: serials gateways see that are not enrolled yet, strongest signal first."""
+    return _nearby(enrollments.nearby(svc, actor, gateway_id))
+
+
+def _nearby(found: list[Nearby]) -> list[NearbyPublic]:
     return [
         NearbyPublic(gateway_id=n.gateway_id, serial=n.serial, rssi=n.rssi, seen_at=n.seen_at)
-        for n in enrollments.nearby(svc, actor, gateway_id)
+        for n in found
     ]
+
+
+@gateways_router.get("", response_model=s.PageOf[EnrollmentPublic])
+def gateways(svc: Svc, actor: CurrentActor, paging: Paging) -> s.PageOf[EnrollmentPublic]:
+    """The gateways' enrollments (C4), newest first, without the unenrolled ones."""
+    page = enrollments.list_gateways(svc, actor, paging)
+    return s.PageOf(items=[_public(e) for e in page.items], next_cursor=next_cursor(page))
+
+
+@gateways_router.get("/{gateway}/nearby", response_model=list[NearbyPublic])
+def gateway_nearby(gateway: PathId, svc: Svc, actor: CurrentActor) -> list[NearbyPublic]:
+    """What one gateway sees nearby, not enrolled yet, strongest signal first (C4, C9);
+    the gateway by its twin's device id or its enrollment's id."""
+    return _nearby(enrollments.nearby(svc, actor, gateway))

@@ -498,14 +498,19 @@ class ImportReportPublic(BaseModel):
 # --- dynamic codes (A14) ------------------------------------------------------------------
 
 
+RuleKindName = Literal["gs1", "regex", "enrollment"]
+
+
 class DynamicRuleCreate(Body):
     name: Name
-    kind: Literal["gs1", "regex"]
+    kind: RuleKindName
     pattern: Annotated[str, Field(max_length=500, pattern=NO_NUL)] | None = Field(
         None,
         description="gs1: an optional GS1 company prefix (only GTINs under it match); regex: "
         "a regular expression matching the whole payload, with the named group serial and "
-        "optionally gtin.",
+        "optionally gtin; enrollment: how the QR on a connected device's back gives its "
+        "serial and access key, a regular expression with the named groups serial and key "
+        "(C9), read when the mobile app enrolls a device and never for codes.",
     )
     template_id: Ident | None = Field(
         None, description="For devices whose GTIN maps to no template (or with no GTIN)."
@@ -515,7 +520,7 @@ class DynamicRuleCreate(Body):
 class DynamicRulePublic(BaseModel):
     id: str
     name: str
-    kind: Literal["gs1", "regex"]
+    kind: RuleKindName
     pattern: str | None
     template_id: str | None
     created_at: datetime

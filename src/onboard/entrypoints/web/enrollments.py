@@ -77,7 +77,7 @@ def _state(raw: str) -> EnrollmentState | None:
         return None
 
 
-def _kind(raw: str) -> DeviceKind | None:
+def kind_of(raw: str) -> DeviceKind | None:
     try:
         return DeviceKind(raw)
     except ValueError:
@@ -95,7 +95,7 @@ def list_(
     serial: str = "",
 ) -> Response:
     """Connected devices under management, newest first, by state and kind (C1, C2)."""
-    chosen, sort = _state(state), _kind(kind)
+    chosen, sort = _state(state), kind_of(kind)
     wanted = EnrollmentFilter(
         frozenset({chosen}) if chosen else frozenset(), sort, None, serial.strip() or None
     )
@@ -150,7 +150,7 @@ class Draft:
     chosen: tuple[str, ...] = ()
 
 
-def _gateways(svc: Services, actor: Actor) -> list[Enrollment]:
+def enrollable_gateways(svc: Services, actor: Actor) -> list[Enrollment]:
     """Gateways a node can be given: enrolled ones the member sees."""
     wanted = EnrollmentFilter(frozenset({S.DONE}), DeviceKind.GATEWAY)
     page = enrollments.list_enrollments(svc, actor, wanted, PageRequest(limit=GATEWAYS_OFFERED))
@@ -173,7 +173,7 @@ def _new_form(
             "area": "enrollments",
             "draft": draft,
             "kinds": [(k.value, KIND_LABELS[k], KIND_HINTS[k]) for k in DeviceKind],
-            "gateways": _gateways(svc, actor),
+            "gateways": enrollable_gateways(svc, actor),
             "departments": all_departments(svc, actor),
         },
         errors=errors or FormErrors(),
@@ -214,7 +214,7 @@ def create(
     chosen = [d for d in departments or [] if d]
     draft = Draft(serial, "", kind, gateway_id, name, location, tuple(chosen))
     try:
-        sort = _kind(kind)
+        sort = kind_of(kind)
         if sort is None:
             raise Invalid("Choose what kind of device it is.", fields={"kind": "choose one"})
         made = enrollments.create_enrollment(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 
 from onboard.entrypoints import http
-from onboard.entrypoints.web import auth, mobile_codes, mobile_devices, mobile_scan
+from onboard.entrypoints.web import auth, mobile_codes, mobile_devices, mobile_enroll, mobile_scan
 from onboard.entrypoints.web.forms import CsrfField, NextField, NextQuery, Text
 from onboard.entrypoints.web.rendering import render
 from onboard.entrypoints.web.routing import web_router
@@ -30,7 +30,7 @@ class Tile:
 TILES = (
     Tile("Scan", "Scan a code sticker", "scan", "/m/scan"),
     Tile("Devices", "Find and look after devices", "devices", "/m/devices"),
-    Tile("Enroll", "Enroll a connected device", "enroll", None),
+    Tile("Enroll", "Enroll a connected device", "enroll", "/m/enroll"),
 )
 
 
@@ -56,5 +56,5 @@ def home(request: Request, actor: MemberActor) -> Response:
     return render(request, "mobile/home.html", {"tiles": TILES, "email": actor.label})
 
 
-for _area in (mobile_scan, mobile_codes, mobile_devices):
+for _area in (mobile_scan, mobile_codes, mobile_devices, mobile_enroll):
     router.include_router(_area.router)

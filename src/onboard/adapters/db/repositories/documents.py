@@ -115,7 +115,11 @@ class SqlDocuments:
     def file_in_use(self, storage_key: str) -> bool:
         documents = exists(select(_c.id).where(_c.storage_key == storage_key))
         photos = exists(select(t.devices.c.id).where(t.devices.c.photo_key == storage_key))
-        return bool(self.conn.execute(select(or_(documents, photos))).scalar())
+        # A photo taken while enrolling, kept with the enrollment record (C9).
+        enrolling = exists(
+            select(t.enrollments.c.id).where(t.enrollments.c.photo_key == storage_key)
+        )
+        return bool(self.conn.execute(select(or_(documents, photos, enrolling))).scalar())
 
     def lock_file(self, storage_key: str) -> None:
         # PostgreSQL: a transaction-level advisory lock on the key's first 60 bits (a

@@ -168,6 +168,8 @@ class SqlEnrollments:
             query = query.where(c.gateway_id == wanted.gateway_id)
         if wanted.serial is not None:
             query = query.where(c.serial == wanted.serial)
+        if wanted.device_id is not None:
+            query = query.where(c.device_id == wanted.device_id)
         return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
 
     def save(self, enrollment: Enrollment) -> None:
