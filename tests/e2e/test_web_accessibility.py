@@ -102,6 +102,7 @@ def test_every_back_office_screen_names_its_controls_and_has_one_heading(
         f"/products/{demo.product_id}/codes",
         "/enrollments",
         "/enrollments/new",
+        "/enrollments/import",
     ]
     problems = [p for path in paths for p in _check(page, path)]
     # Pages that only a form's answer shows: "Assign device" and a new reusable code.
@@ -141,6 +142,8 @@ def test_every_mobile_screen_names_its_controls_and_fits_a_phone(
         f"/m/codes/{free}/pair",
         f"/m/codes/{free}/pair/existing",
         f"/m/codes/{free}/pair/new",
+        "/m/enroll",
+        "/m/enroll/new",
     ]
     problems = [p for path in paths for p in _check(phone, path, phone=True)]
 

@@ -5,15 +5,17 @@ to members who may enroll."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from onboard.domain.enrollment import EnrollmentFilter
 from onboard.services import enrollments
 from onboard.services.ports import PageRequest, Services
 from tests import factories
 from tests.conftest import LiveServer
+from tests.e2e.conftest import WebClient
 from tests.e2e.test_web_browser import sign_in
 
 HEADER = "serial,access_key,kind,gateway_id,name,location\n"
@@ -87,3 +89,67 @@ def test_members_who_may_not_enroll_get_no_import(page: Page, live_server: LiveS
     answer = page.goto("/enrollments/import")
     assert answer is not None
     assert answer.status == 403
+
+
+def test_the_page_shows_the_import_s_progress_as_the_server_streams_it(
+    page: Page, live_server: LiveServer, tmp_path: Path
+) -> None:
+    """C7 "progress in the back office": the page's script sends the list, reads the
+    server's progress lines while the import runs, then shows the report."""
+    svc = live_server.container.services
+    org = factories.make_org(svc)
+    prefix = factories.unique("PRG").replace(" ", "-")
+    listed = tmp_path / "devices.csv"
+    listed.write_text(
+        HEADER + "".join(f"{prefix}-{n},key-of-row-{n},direct,,,\n" for n in range(2_000)),
+        encoding="utf-8",
+    )
+    streamed: list[Response] = []
+    page.on(
+        "response",
+        lambda r: streamed.append(r) if "x-ndjson" in r.headers.get("content-type", "") else None,
+    )
+    statuses: list[str] = []
+    sign_in(page, org.admin.email, factories.PASSWORD)
+    page.goto("/enrollments/import")
+    page.expose_function("noteStatus", lambda text: statuses.append(text))
+    page.evaluate(
+        """() => new MutationObserver(() => window.noteStatus(
+               document.querySelector("[data-import-status]")?.textContent || ""))
+             .observe(document.querySelector("[data-import-progress]"),
+                      {subtree: true, childList: true, characterData: true})"""
+    )
+
+    page.get_by_label("List (.csv, .jsonl or .ndjson)").set_input_files(listed)
+    page.get_by_role("button", name="Import").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("2000 enrolled")
+    (answer,) = streamed
+    lines = [json.loads(line) for line in answer.text().splitlines()]
+    phases = [line["phase"] for line in lines[:-1]]
+    assert {"reading", "checking", "applying"} <= set(phases), phases
+    assert lines[-1]["status"] == 200
+    assert "2000 enrolled" in lines[-1]["page"]
+    assert any(s.startswith("Reading and checking the rows") for s in statuses), statuses
+    assert f"{prefix}-1999" in enrolled(svc, org)
+
+
+def test_without_javascript_the_form_posts_and_the_report_follows(
+    web: WebClient, live_server: LiveServer
+) -> None:
+    svc = live_server.container.services
+    org = factories.make_org(svc)
+    assert web.sign_in(org.admin.email, factories.PASSWORD).status_code == 303
+    web.get("/enrollments/import")
+    prefix = factories.unique("NOJS").replace(" ", "-")
+    listed = HEADER + f"{prefix}-1,key-of-row-1,direct,,,\n{prefix}-1,key-again-1,direct,,,\n"
+
+    refused = web.http.post(
+        "/enrollments/import",
+        data={"csrf_token": web.token, "mode": "all"},
+        files={"file": ("devices.csv", listed.encode(), "text/csv")},
+    )
+
+    assert refused.status_code == 422
+    assert "duplicate_in_list" in refused.text
+    assert enrolled(svc, org) == set()

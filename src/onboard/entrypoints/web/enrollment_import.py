@@ -4,11 +4,17 @@ what was enrolled and what was rejected, row by row."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -27,6 +33,7 @@ from onboard.entrypoints.web.session import MemberActor, Svc
 from onboard.services.enrollment_import import (
     EnrollmentImportRefused,
     EnrollmentImportReport,
+    Progress,
     import_enrollments,
 )
 from onboard.services.ports import Services
@@ -35,6 +42,10 @@ router = web_router()
 
 # Rows of the report the page shows; the CLI and the API give them all.
 SHOWN = 1_000
+ND_JSON = "application/x-ndjson"
+# Seconds between two progress lines to the page.
+PROGRESS_EVERY = 0.25
+logger = logging.getLogger(__name__)
 MAX_FIELDS = 50
 
 
@@ -150,9 +161,27 @@ def _format(upload: UploadFile) -> ListFormat:
 
 @router.post("/enrollments/import")
 def import_list(request: Request, svc: Svc, actor: MemberActor, upload: ListUpload) -> Response:
-    """Import the list (in this worker thread) and show the report; a list that cannot be
-    read, or a refusal before any row was read, shows the form again with the reason."""
+    """Import the list and show the report; a list that cannot be read, or a refusal
+    before any row was read, shows the form again with the reason. The page's script asks
+    for ``application/x-ndjson``: it then gets the import's progress as JSON lines while
+    the import runs, and last a line with the page to show."""
     require_enroll(actor)
+    if ND_JSON in request.headers.get("accept", ""):
+        return StreamingResponse(
+            progress_lines(lambda tell: _imported(request, svc, actor, upload, tell)),
+            media_type=ND_JSON,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+    return _imported(request, svc, actor, upload, None)
+
+
+def _imported(
+    request: Request,
+    svc: Services,
+    actor: Actor,
+    upload: ListForm,
+    tell: Progress | None,
+) -> Response:
     mode = upload.text("mode") or ImportMode.ALL.value
     chosen = tuple(d for d in upload.fields.get("departments", []) if d)
     try:
@@ -167,7 +196,7 @@ def import_list(request: Request, svc: Svc, actor: MemberActor, upload: ListUplo
             raise Invalid("Choose a mode.", fields={"mode": "all or valid"}) from None
         report = import_enrollments(
             svc, actor, upload.file.file, format=_format(upload.file),
-            mode=wanted, departments=list(chosen) or None,
+            mode=wanted, departments=list(chosen) or None, progress=tell,
         )  # fmt: skip
     except EnrollmentImportRefused as refused:
         return _report(request, refused.report, refused=True)
@@ -180,3 +209,36 @@ def import_list(request: Request, svc: Svc, actor: MemberActor, upload: ListUplo
         if upload.file is not None:
             upload.file.file.close()
     return _report(request, report, refused=False)
+
+
+def progress_lines(run: Callable[[Progress], Response]) -> Iterator[bytes]:
+    """``run`` in a thread of its own, told how far it has come; yields that progress as
+    JSON lines (at most a few a second) and, last, the page it rendered with its status.
+    A client that leaves does not stop the import: it ends, committed or not, as it would
+    have."""
+    lines: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
+    said = [0.0]
+
+    def tell(phase: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - said[0] >= PROGRESS_EVERY or (total and done >= total):
+            said[0] = now
+            lines.put(_line({"phase": phase, "done": done, "total": total}))
+
+    def work() -> None:
+        try:
+            page = run(tell)
+            lines.put(_line({"status": page.status_code, "page": bytes(page.body).decode()}))
+        except Exception:  # the page is an error page; the log has the cause
+            logger.exception("batch enrollment from the back office failed")
+            lines.put(_line({"status": 500, "page": None}))
+        finally:
+            lines.put(None)
+
+    threading.Thread(target=work, name="enrollment-import", daemon=True).start()
+    while (line := lines.get()) is not None:
+        yield line
+
+
+def _line(message: dict[str, Any]) -> bytes:
+    return json.dumps(message).encode() + b"\n"
