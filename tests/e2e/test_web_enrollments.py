@@ -87,6 +87,10 @@ def test_an_administrator_enrolls_a_direct_device_and_watches_it_arrive(
     expect(page.locator(".enrollment-history li")).to_have_count(3)
     page.get_by_role("link", name="Its digital twin").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Boiler meter")
+    card = page.get_by_role("region", name="Enrollment")
+    expect(card).to_contain_text(number)
+    expect(card.get_by_test_id("device-capabilities")).to_contain_text('"relays": 2')
+    expect(card.get_by_role("link", name="Enrolled")).to_be_visible()
 
     page.goto("/enrollments/new")
     fill_enrollment(page, number, "Direct")

@@ -35,6 +35,7 @@ from onboard.entrypoints.web.device_views import (
     options,
     template_of,
 )
+from onboard.entrypoints.web.enrollments import enrolled_card
 from onboard.entrypoints.web.forms import CsrfField
 from onboard.entrypoints.web.licensed_devices import licensed_card
 from onboard.entrypoints.web.rendering import FormErrors, redirect, render
@@ -73,6 +74,7 @@ def _overview(
         photo_url=photo,
         can_manage_licensing=actor.can(Permission.MANAGE_LICENSING),
         **licensed_card(svc, actor, device.id),
+        **enrolled_card(svc, actor, device.id),
     )
     return render(request, "devices/overview.html", context, error=error)
 

@@ -242,6 +242,30 @@ def create(
     return redirect(request, _path(made.id), notice=f"Enrollment of {made.serial} created.")
 
 
+def enrolled_card(svc: Services, actor: Actor, device_id: str) -> dict[str, Any]:
+    """What a device's overview shows when it is an enrolled connected device: its
+    enrollment and the capabilities it reported (C3-C5)."""
+    wanted = EnrollmentFilter(device_id=device_id)
+    found = enrollments.list_enrollments(svc, actor, wanted, PageRequest(limit=1)).items
+    if not found:
+        return {"enrolled": None}
+    enrollment = found[0]
+    return {
+        "enrolled": enrollment,
+        "enrolled_gateway": _gateway_serials(svc, actor, [enrollment]).get(
+            enrollment.gateway_id or ""
+        ),
+        "enrolled_capabilities": _capabilities(enrollment),
+        **_labels(),
+    }
+
+
+def _capabilities(found: Enrollment) -> str | None:
+    if found.capabilities is None:
+        return None
+    return json.dumps(found.capabilities, indent=2, ensure_ascii=False)
+
+
 # --- one enrollment ------------------------------------------------------------------------
 
 
@@ -252,9 +276,7 @@ def _detail(request: Request, svc: Services, actor: Actor, enrollment_id: str) -
         "enrollment": found,
         "history": enrollments.enrollment_history(svc, actor, enrollment_id),
         "gateway_serial": _gateway_serials(svc, actor, [found]).get(found.gateway_id or ""),
-        "capabilities": json.dumps(found.capabilities, indent=2, ensure_ascii=False)
-        if found.capabilities is not None
-        else None,
+        "capabilities": _capabilities(found),
         "can_enroll": may_enroll(actor),
         "removable": found.state not in (S.UNENROLL_PENDING, S.UNENROLLED),
         "nodes": [],
