@@ -1,0 +1,161 @@
+"""Provisioning (SPEC Part D): the secrets a provisioning group shares with its devices'
+manufacturer, the keys and claim codes derived from them, the device's activation proof
+(§6), and how an activating device is allocated an environment.
+
+Everything here is a pure function of its inputs: randomness (a new secret, a weighted
+choice) comes in as arguments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from onboard.domain.errors import Invalid, InvalidSignature
+
+SECRET_BYTES = 32
+CLAIM_CODE_LENGTH = 16
+
+
+class RegistrationMode(StrEnum):
+    PREREGISTERED = "preregistered"  # only serials registered in advance activate (D3)
+    OPEN = "open"  # any serial with a valid device key activates
+
+
+class AllocationPolicy(StrEnum):
+    STATIC = "static"  # the group's environments in order: the first that is up
+    WEIGHTED = "weighted"  # at random, in proportion to the environments' weights
+    HASHED = "hashed"  # by the serial: a device keeps its environment while it is up
+
+
+class ReprovisionPolicy(StrEnum):
+    MIGRATE = "migrate"  # the twin keeps its data (D6)
+    RESET = "reset"  # the twin goes back to the group's initial state
+    NEVER = "never"  # reprovisioning is refused
+
+
+def new_group_secret(random: bytes) -> str:
+    """D1: a group secret, 32 random bytes in standard base64 (``random`` gives them)."""
+    if len(random) != SECRET_BYTES:
+        raise ValueError(f"a group secret is {SECRET_BYTES} random bytes")
+    return base64.b64encode(random).decode("ascii")
+
+
+def secret_bytes(group_secret: str) -> bytes:
+    """The 32 bytes of a base64 group secret."""
+    try:
+        raw = base64.b64decode(group_secret.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raw = b""
+    if len(raw) != SECRET_BYTES:
+        raise Invalid(
+            f"A group secret is {SECRET_BYTES} bytes in standard base64.",
+            fields={"secret": "base64 of 32 bytes"},
+        )
+    return raw
+
+
+def _mac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+
+
+def device_key(group_secret: str, serial: str) -> str:
+    """D2: the key a manufacturer burns into the device with ``serial``:
+    b64(HMAC-SHA256(base64-decoded group secret, UTF-8 serial))."""
+    return base64.b64encode(_mac(secret_bytes(group_secret), serial)).decode("ascii")
+
+
+def claim_code(group_secret: str, serial: str) -> str:
+    """D5: the code on a device's onboarding label: the first 16 characters of the RFC 4648
+    base32 (upper case, no padding) of HMAC-SHA256(group secret, UTF-8 "claim\\n" + serial)."""
+    digest = _mac(secret_bytes(group_secret), "claim\n" + serial)
+    return base64.b32encode(digest).decode("ascii").rstrip("=")[:CLAIM_CODE_LENGTH]
+
+
+def onboarding_url(public_url: str, group_id: str, serial: str, code: str) -> str:
+    """D5: what an onboarding label's QR holds."""
+    return f"{public_url.rstrip('/')}/o/{group_id}/{serial}/{code}"
+
+
+def activation_message(group_id: str, serial: str, expires: int) -> str:
+    return f"{group_id}\n{serial}\n{expires}"
+
+
+def activation_signature(key: str, group_id: str, serial: str, expires: int) -> str:
+    """§6: the proof an activating device sends, keyed with its device key as burned (the
+    base64 text, as UTF-8): what the reference client computes."""
+    digest = _mac(key.encode("utf-8"), activation_message(group_id, serial, expires))
+    return base64.b64encode(digest).decode("ascii")
+
+
+def check_activation(
+    group_secrets: Sequence[str], group_id: str, serial: str, expires: int, signature: str
+) -> None:
+    """§6, D1, D2: the signature holds under the device key derived from one of the
+    group's secrets (the primary, or the secondary during a rotation). §6 says the key is
+    "the device key" without saying whether its base64 text or its bytes: both readings
+    are accepted, since each needs the key. Compared in constant time."""
+    try:
+        sent = base64.b64decode(signature.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        sent = b""
+    message = activation_message(group_id, serial, expires)
+    matched = False
+    for secret in group_secrets:
+        key = device_key(secret, serial)
+        for keyed in (key.encode("ascii"), base64.b64decode(key)):
+            matched |= hmac.compare_digest(sent, _mac(keyed, message))
+    if not matched:
+        raise InvalidSignature("The signature does not match the device's key.")
+
+
+# --- allocation (D4) ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Where activated devices are sent (P2): platform-wide, managed by the operator."""
+
+    id: str
+    name: str
+    api_url: str
+    mqtt_url: str
+    region: str | None = None
+    weight: int = 1
+    up: bool = True
+
+
+def _unit(name: str, serial: str) -> float:
+    """A number in (0, 1) that depends only on the environment and the serial."""
+    digest = hashlib.sha256(f"{name}\n{serial}".encode()).digest()
+    return (int.from_bytes(digest[:8], "big") + 1) / (2**64 + 2)
+
+
+def allocate(
+    policy: AllocationPolicy,
+    environments: Sequence[Environment],
+    serial: str,
+    chance: float,
+) -> Environment | None:
+    """D4: the environment an activating device is sent to, among ``environments`` (the
+    group's, in its order), skipping those marked down; None when none is up. ``chance``
+    is a number in [0, 1) drawn for the weighted policy. Hashed is rendezvous hashing
+    with weights: an environment going down moves only its own devices."""
+    up = [e for e in environments if e.up and e.weight > 0]
+    if not up:
+        return None
+    if policy is AllocationPolicy.STATIC:
+        return up[0]
+    if policy is AllocationPolicy.WEIGHTED:
+        point = chance * sum(e.weight for e in up)
+        for environment in up:
+            point -= environment.weight
+            if point < 0:
+                return environment
+        return up[-1]
+    return max(up, key=lambda e: -e.weight / math.log(_unit(e.name, serial)))
