@@ -79,6 +79,13 @@ def _role_label(role: object) -> str:
     return ROLE_LABELS.get(value, value)
 
 
+def _sentence(text: object) -> str:
+    """The text with its first letter raised and the rest left as written: a field's
+    message starts a sentence without lowering "JSON" or "PIN", as ``capitalize`` would."""
+    words = str(text)
+    return words[:1].upper() + words[1:]
+
+
 def build_environment() -> Environment:
     """The templates of the web pages, escaped by default; an undefined name is an error."""
     env = Environment(
@@ -93,6 +100,7 @@ def build_environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["role_label"] = _role_label
+    env.filters["sentence"] = _sentence
     env.globals["version"] = onboard.__version__
     env.globals["csrf_field"] = http.CSRF_FIELD
     return env
