@@ -9,14 +9,14 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories import enrollments as repository
 from onboard.domain.enrollment import DeviceKind, EnrollmentFilter, EnrollmentState
 from onboard.domain.enrollment_import import ImportMode, ListFormat, RejectionCode
-from onboard.domain.errors import DepartmentForbidden, EnrollmentForbidden, Invalid
-from onboard.services import enrollments
+from onboard.domain.errors import DepartmentForbidden, EnrollmentForbidden, InUse, Invalid
+from onboard.services import departments, enrollments
 from onboard.services.audit import list_audit
 from onboard.services.common import member_actor
 from onboard.services.enrollment_import import (
@@ -307,14 +307,18 @@ def test_an_import_interrupted_while_applying_leaves_nothing(
             raise RuntimeError("the power went out")
 
     rows = [f"I-{n},key-of-i-{n},direct,,," for n in range(1, 6)]
+    field = make_department(svc, org).id
     with pytest.raises(RuntimeError):
-        run(svc, org, csv_list(*rows), progress=progress)
+        run(svc, org, csv_list(*rows), progress=progress, departments=[field])
 
     assert ("applying", 2, 5) in told
     assert serials(svc, org) == {}
     with svc.uow() as uow:
         conn = uow.enrollments.conn  # type: ignore[attr-defined]
-        assert conn.execute(select(func.count()).select_from(t.enrollment_history)).scalar() == 0
+        links = t.enrollment_departments
+        assert (
+            conn.execute(select(func.count()).where(links.c.department_id == field)).scalar() == 0
+        )
     report = run(svc, org, csv_list(*rows))  # and the same list goes in afterwards
     assert report.accepted == 5
 
@@ -330,3 +334,73 @@ def test_progress_tells_bytes_read_then_rows_applied(svc: Services) -> None:
     assert told[0] == ("reading", size, size)
     assert told[-1] == ("applying", 3, 3)
     assert [p for p, _, _ in told].count("checking") == 2
+
+
+def test_an_imported_enrollments_history_starts_pending_when_its_record_was_made(
+    svc: Services,
+) -> None:
+    """The first step is implied by the record (no row of its own), then the moves follow."""
+    org = make_org(svc)
+    run(svc, org, csv_list(f"H-1,{KEY},direct,,,", f"H-2,{KEY},direct,,,"))
+    found = serials(svc, org)["H-1"]
+    enrollments.delete_enrollment(svc, org.actor, found.id)
+
+    history = enrollments.enrollment_history(svc, org.actor, found.id)
+    assert [(step.state, step.reason) for step in history] == [
+        (EnrollmentState.PENDING, None),
+        (EnrollmentState.UNENROLL_PENDING, None),
+        (EnrollmentState.UNENROLLED, None),
+    ]
+    assert history[0].at == found.created_at
+    with svc.uow() as uow:
+        conn = uow.enrollments.conn  # type: ignore[attr-defined]
+        h = t.enrollment_history.c
+        stored = conn.execute(select(h.state).where(h.enrollment_id == found.id).order_by(h.id))
+        assert [state for (state,) in stored] == ["unenroll_pending", "unenrolled"]
+
+
+def test_deleting_an_organization_leaves_no_enrollment_rows_behind(svc: Services) -> None:
+    """The department links have no foreign key on their enrollment: they go with the
+    organization's departments, its records and their history with the organization."""
+    org, other = make_org(svc), make_org(svc)
+    for owner in (org, other):
+        field = make_department(svc, owner).id
+        run(svc, owner, csv_list(f"O-1,{KEY},direct,,,", f"O-2,{KEY},node,,,"), departments=[field])
+        enrollments.delete_enrollment(svc, owner.actor, serials(svc, owner)["O-1"].id)
+
+    def left() -> dict[str, int]:
+        with svc.uow() as uow:
+            conn = uow.enrollments.conn  # type: ignore[attr-defined]
+            e, h, d = t.enrollments.c, t.enrollment_history.c, t.enrollment_departments.c
+            ids = select(e.id).where(e.organization_id == org.organization.id)
+            kept = {
+                "enrollments": select(func.count()).where(e.id.in_(ids)),
+                "history": select(func.count()).where(h.enrollment_id.in_(ids)),
+                "links": select(func.count()).where(d.enrollment_id.in_(ids)),
+                "orphan history": select(func.count()).where(h.enrollment_id.not_in(select(e.id))),
+                "orphan links": select(func.count()).where(d.enrollment_id.not_in(select(e.id))),
+            }
+            return {name: conn.execute(query).scalar_one() for name, query in kept.items()}
+
+    assert left() == {
+        "enrollments": 2, "history": 2, "links": 2, "orphan history": 0, "orphan links": 0,
+    }  # fmt: skip
+    with svc.uow() as uow:
+        conn = uow.enrollments.conn  # type: ignore[attr-defined]
+        conn.execute(delete(t.organizations).where(t.organizations.c.id == org.organization.id))
+        uow.commit()
+
+    assert left() == {
+        "enrollments": 0, "history": 0, "links": 0, "orphan history": 0, "orphan links": 0,
+    }  # fmt: skip
+    assert set(serials(svc, other)) == {"O-1", "O-2"}
+
+
+def test_a_department_the_imported_rows_have_is_not_deleted(svc: Services) -> None:
+    org = make_org(svc)
+    field = make_department(svc, org).id
+    run(svc, org, csv_list(f"U-1,{KEY},direct,,,"), departments=[field])
+
+    with pytest.raises(InUse):
+        departments.delete_department(svc, org.actor, field)
+    assert serials(svc, org)["U-1"].departments == frozenset({field})

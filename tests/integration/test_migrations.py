@@ -105,3 +105,56 @@ def test_batches_that_codes_already_name_get_their_record_and_pin_policy(
             text("SELECT number, pin_hash FROM code_batches WHERE organization_id = 'O1'")
         ).all()
     assert sorted(tuple(row) for row in found) == [("A", "hash-1"), ("B", None), ("C", None)]
+
+
+def test_an_enrollments_first_step_becomes_implied_by_its_record_and_comes_back_down(
+    empty_engine: Engine,
+) -> None:
+    """C7: after 0010 the first step of history (pending when the record was made) is the
+    record's created_at, not a row; later steps stay, a later pending one (a retry) too.
+    Going down writes the first steps back."""
+    upgrade(empty_engine, "0009")
+    made = datetime(2026, 11, 1, tzinfo=UTC)
+    later = datetime(2026, 11, 2, tzinfo=UTC)
+    steps = [
+        ("H1", "E1", "pending", made), ("H2", "E1", "in_progress", later),
+        ("H3", "E1", "failed", later), ("H4", "E1", "pending", later),
+        ("H5", "E2", "pending", made),
+    ]  # fmt: skip
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO organizations (id, name, created_at) VALUES ('O1', 'Org', :at)"),
+            {"at": made},
+        )
+        for enrollment_id in ("E1", "E2"):
+            conn.execute(
+                text(
+                    "INSERT INTO enrollments (id, organization_id, serial, kind, state,"
+                    " access_key, created_at, updated_at) VALUES (:id, 'O1', :id, 'direct',"
+                    " 'pending', 'sealed', :at, :at)"
+                ),
+                {"id": enrollment_id, "at": made},
+            )
+        for step_id, enrollment_id, state, at in steps:
+            conn.execute(
+                text(
+                    "INSERT INTO enrollment_history (id, enrollment_id, state, at)"
+                    " VALUES (:id, :enrollment_id, :state, :at)"
+                ),
+                {"id": step_id, "enrollment_id": enrollment_id, "state": state, "at": at},
+            )
+
+    def stored() -> list[tuple[str, str]]:
+        with empty_engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT enrollment_id, state FROM enrollment_history ORDER BY id")
+            ).all()
+        return [tuple(row) for row in rows]  # type: ignore[misc]
+
+    upgrade(empty_engine)
+    assert stored() == [("E1", "in_progress"), ("E1", "failed"), ("E1", "pending")]
+    downgrade(empty_engine, "0009")
+    assert sorted(stored()) == sorted(
+        [("E1", "pending"), ("E2", "pending"), ("E1", "in_progress"), ("E1", "failed"),
+         ("E1", "pending")]
+    )  # fmt: skip

@@ -13,17 +13,19 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import itemgetter
 from pathlib import PurePath
-from typing import TextIO
+from typing import NamedTuple, TextIO
 
 from onboard.domain.enrollment import DeviceKind
 from onboard.domain.errors import DomainError, Invalid
 
 COLUMNS = ("serial", "access_key", "kind", "gateway_id", "name", "location")
 REQUIRED = ("serial", "access_key", "kind")
+_KNOWN = frozenset(COLUMNS)
 # The largest list taken over HTTP (the API and the back office): a million rows take 60
 # to 80 MB, with room for longer names and locations.
 MAX_LIST_BYTES = 256 * 1024 * 1024
@@ -61,9 +63,9 @@ class UnreadableList(Invalid):
     code = "malformed"
 
 
-@dataclass(frozen=True)
-class ListRow:
-    """One row as the list gives it, before the rules of a single enrollment check it."""
+class ListRow(NamedTuple):
+    """One row as the list gives it, before the rules of a single enrollment check it (a
+    tuple: a million of them are made one after another)."""
 
     number: int
     serial: str
@@ -83,22 +85,22 @@ class Rejection:
     detail: str
 
 
-@dataclass(frozen=True)
-class StagedRow:
+class StagedRow(NamedTuple):
     """A row as it is staged for the checks that need the whole list and the database:
-    the record it becomes (ids made ahead, so the access key is sealed for its record as
-    the list streams in), or the reason it was refused already (``code``, ``detail``)."""
+    the record it becomes (its id made ahead, so the access key is sealed for its record
+    as the list streams in), or the reason it was refused already (``code``, ``detail``).
+    A tuple in the order the staging table takes it, written as it is."""
 
     number: int
     id: str | None = None
-    history_id: str | None = None
     serial: str | None = None
     kind: str | None = None
     gateway: str | None = None
     name: str | None = None
     location: str | None = None
     sealed_key: str | None = None
-    code: RejectionCode | None = None
+    code: str | None = None
+    """A RejectionCode's value."""
     detail: str | None = None
 
 
@@ -183,6 +185,10 @@ def _header(record: list[str]) -> list[str]:
 def _csv_rows(stream: TextIO) -> Iterator[ListRow | Rejection]:
     reader = csv.reader(stream)
     header: list[str] | None = None
+    width = 0
+    # A record's cells in the order of COLUMNS; a column the header leaves out reads the
+    # None put after the record's last cell.
+    cells: Callable[[list[str | None]], tuple[str | None, ...]] = itemgetter(0)
     number = 0
     while True:
         try:
@@ -198,21 +204,28 @@ def _csv_rows(stream: TextIO) -> Iterator[ListRow | Rejection]:
             yield Rejection(number, RejectionCode.MALFORMED, f"row: not CSV ({exc})")
             continue
         if header is None:
-            if any(cell.strip() for cell in record):
+            if any(map(str.strip, record)):
                 header = _header(record)
+                width = len(header)
+                cells = itemgetter(*(header.index(c) if c in header else width for c in COLUMNS))
             continue
         number += 1
-        if not any(cell.strip() for cell in record):
+        if not any(map(str.strip, record)):
             continue
-        if len(record) > len(header):
+        if len(record) > width:
             yield Rejection(
                 number,
                 RejectionCode.MALFORMED,
-                f"row: {len(record)} cells where the header has {len(header)} columns",
+                f"row: {len(record)} cells where the header has {width} columns",
             )
             continue
-        cells = dict(zip(header, record, strict=False))
-        yield _row(number, cells)
+        # A short record's missing cells read None, as a missing column's do.
+        padded: list[str | None] = [*record, *([None] * (width - len(record) + 1))]
+        serial, access_key, kind, gateway_id, name, location = cells(padded)
+        yield ListRow(
+            number, serial or "", access_key or "", kind or "",
+            (gateway_id or "").strip() or None, name, location,
+        )  # fmt: skip
     if header is None:
         raise UnreadableList(
             f"The list is empty; it needs the header {','.join(COLUMNS)}.",
@@ -271,6 +284,12 @@ def _json_rows(stream: TextIO) -> Iterator[ListRow | Rejection]:
 def _json_problem(found: object) -> str | None:
     if not isinstance(found, dict):
         return "line: a JSON object with serial, access_key and kind"
+    if (
+        found.keys() <= _KNOWN
+        and all(type(value) is str or value is None for value in found.values())
+        and all(found.get(key) is not None for key in REQUIRED)
+    ):
+        return None  # as nearly every row is; the first problem is named otherwise
     unknown = sorted(str(key) for key in found if key not in COLUMNS)
     if unknown:
         return f"{unknown[0]}: not a field (the fields are {', '.join(COLUMNS)})"

@@ -44,7 +44,7 @@ Progress = Callable[[str, int, int], None]
 """Told (phase, done, total) as the import goes: ``reading`` in bytes (total 0 when the
 size is unknown), ``checking`` in steps, ``applying`` in rows."""
 
-# Rows staged per statement while reading; refused rows read back per query.
+# Rows read between two reports of progress; refused rows read back per query.
 STAGE_STEP = 5_000
 REPORT_PAGE = 5_000
 # What stays in memory of the report before it spills to a temporary file.
@@ -147,10 +147,10 @@ def _silent(phase: str, done: int, total: int) -> None:
 
 
 def _staged(svc: Services, item: ListRow | Rejection) -> StagedRow:
-    """A row checked by the rules of a single enrollment (C1), its ids made and its key
+    """A row checked by the rules of a single enrollment (C1), its id made and its key
     sealed for its record; or the reason it is refused."""
     if isinstance(item, Rejection):
-        return StagedRow(item.row, code=item.code, detail=item.detail)
+        return StagedRow(item.row, code=item.code.value, detail=item.detail)
     try:
         given = checked(
             EnrollmentInput(
@@ -164,12 +164,11 @@ def _staged(svc: Services, item: ListRow | Rejection) -> StagedRow:
             serial: str | None = check_serial(item.serial)
         except Invalid:
             serial = None
-        return StagedRow(item.number, serial=serial, code=refused.code, detail=refused.detail)
+        return StagedRow(item.number, serial=serial, code=refused.code.value, detail=refused.detail)
     enrollment_id = svc.ids.new()
     return StagedRow(
         item.number,
         enrollment_id,
-        svc.ids.new(),
         given.serial,
         given.kind.value,
         given.gateway_id,
@@ -179,25 +178,19 @@ def _staged(svc: Services, item: ListRow | Rejection) -> StagedRow:
     )
 
 
-def _stage(
-    svc: Services, uow: UnitOfWork, source: BinaryIO, format: ListFormat, tell: Progress
-) -> int:
+def _read(
+    svc: Services, source: BinaryIO, format: ListFormat, tell: Progress
+) -> Iterator[StagedRow]:
+    """The list's rows as they are read and checked, the bytes read told every
+    STAGE_STEP rows."""
     total = _size(source)
     counted = _Counted(source)
     text = io.TextIOWrapper(io.BufferedReader(counted), encoding="utf-8-sig", newline="")
-    staged = 0
-    step: list[StagedRow] = []
-    for item in read_list(text, format):
-        step.append(_staged(svc, item))
-        if len(step) >= STAGE_STEP:
-            uow.enrollments.stage_import(step)
-            staged += len(step)
-            step = []
+    for count, item in enumerate(read_list(text, format), start=1):
+        yield _staged(svc, item)
+        if not count % STAGE_STEP:
             tell("reading", counted.done, max(total, counted.done) if total else 0)
-    uow.enrollments.stage_import(step)
-    staged += len(step)
     tell("reading", counted.done, max(total, counted.done))
-    return staged
 
 
 def _spill(uow: UnitOfWork) -> IO[str]:
@@ -236,7 +229,7 @@ def import_enrollments(
     with svc.uow() as uow:
         chosen = resolve_departments(uow, scope, departments) or frozenset()
         uow.enrollments.start_import()
-        if not _stage(svc, uow, source, format, tell):
+        if not uow.enrollments.stage_import(_read(svc, source, format, tell)):
             raise UnreadableList("The list has no rows to enroll.", fields={"file": "no rows"})
         tell("checking", 0, 1)
         uow.enrollments.check_import(scope)

@@ -179,10 +179,7 @@ def create_enrollment(
         departments = resolve_departments(uow, scope, given.departments)
         enrollment = new_enrollment(svc, scope, given, departments)
         sealed = svc.secrets.seal(given.access_key, context=key_context(enrollment.id))
-        uow.enrollments.add(enrollment, sealed)
-        uow.enrollments.add_history(
-            svc.ids.new(), enrollment.id, StateChange(S.PENDING, enrollment.created_at)
-        )
+        uow.enrollments.add(enrollment, sealed)  # its first step of history with it
         uow.record(
             actor,
             Change("enrollment.created", _target(enrollment), after=_snapshot(enrollment)),

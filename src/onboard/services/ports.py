@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -462,7 +462,10 @@ class EnrollmentRepository(Protocol):
 
     # A list imported (C7) is staged in this transaction, checked as a whole, then applied.
     def start_import(self) -> None: ...
-    def stage_import(self, rows: Sequence[StagedRow]) -> None: ...
+    def stage_import(self, rows: Iterable[StagedRow]) -> int:
+        """Stage the rows as the iterable yields them (never all at once); how many."""
+        ...
+
     def check_import(self, scope: Scope) -> None:
         """Refuse staged rows for duplicates in the list, serials enrolled already and
         unknown gateways (one reason a row)."""

@@ -549,6 +549,18 @@ pairing_codes = Table(
     Index(None, "organization_id", "product_id", "id"),
 )
 
+
+def _dropped_with_department() -> Column[str]:
+    """A link's department, the link deleted with it."""
+    return Column(
+        "department_id",
+        ID,
+        ForeignKey("departments.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
+
+
 # The departments a pairing code gives the devices that pair with it (P5): its creator's,
 # or those chosen. A department deleted later is dropped from the codes.
 pairing_code_departments = Table(
@@ -560,13 +572,7 @@ pairing_code_departments = Table(
         ForeignKey("pairing_codes.id", ondelete="CASCADE"),
         primary_key=True,
     ),
-    Column(
-        "department_id",
-        ID,
-        ForeignKey("departments.id", ondelete="CASCADE"),
-        primary_key=True,
-        index=True,
-    ),
+    _dropped_with_department(),
 )
 
 # Named JSON documents per product, immutable once made (B8).
@@ -651,11 +657,16 @@ enrollments = Table(
     Index(None, "photo_key", **_where_present("photo_key")),
 )
 
+# Written only by SqlEnrollments, with their record in its transaction. No foreign key on
+# the enrollment: its per-row check locks each record just written (a write of its own),
+# which took 13 s of a list of a million (C7). A record is never deleted but with its
+# organization (C6 keeps it, unenrolled), whose departments take their links along: the
+# one foreign key cascades. A department in use is not deleted (delete_department).
 enrollment_departments = Table(
     "enrollment_departments",
     metadata,
-    Column("enrollment_id", ID, ForeignKey("enrollments.id", ondelete="CASCADE"), primary_key=True),
-    Column("department_id", ID, ForeignKey("departments.id"), primary_key=True, index=True),
+    Column("enrollment_id", ID, primary_key=True),
+    _dropped_with_department(),
 )
 
 # Every state an enrollment went through, with its time and a failure's reason (C1, C2).
