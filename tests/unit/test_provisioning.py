@@ -20,6 +20,7 @@ from onboard.domain.provisioning import (
     activation_signature,
     allocate,
     check_activation,
+    check_group_id,
     claim_code,
     device_key,
     new_group_secret,
@@ -158,3 +159,10 @@ def test_hashed_keeps_a_serial_where_it_is_and_moves_only_the_down_environment_s
     assert moved
     assert all(before[s] == US for s in moved), "only the down environment's devices move"
     assert all(after[s] != US for s in everyone)
+
+
+def test_a_group_id_is_a_short_lower_case_slug() -> None:
+    assert check_group_id(" meters-2026 ") == "meters-2026"
+    for wrong in ("", "ab", "Meters", "-lead", "has space", "x" * 65, "grp_1"):
+        with pytest.raises(Invalid):
+            check_group_id(wrong)

@@ -12,9 +12,12 @@ import binascii
 import hashlib
 import hmac
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from onboard.domain.errors import Invalid, InvalidSignature
 
@@ -37,6 +40,70 @@ class ReprovisionPolicy(StrEnum):
     MIGRATE = "migrate"  # the twin keeps its data (D6)
     RESET = "reset"  # the twin goes back to the group's initial state
     NEVER = "never"  # reprovisioning is refused
+
+
+GROUP_ID_LENGTH = (3, 64)
+_GROUP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+
+
+@dataclass(frozen=True)
+class GroupDefaults:
+    """What a device activating into the group starts with (D1, D4)."""
+
+    template_id: str | None = None
+    configuration: dict[str, Any] = field(default_factory=dict)
+    attributes: dict[str, Any] = field(default_factory=dict)
+    departments: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class ProvisioningGroup:
+    """An organization's devices that share onboarding information (D1). Its secrets are
+    not here: they are sealed at rest and opened only to check a proof or derive keys."""
+
+    id: str
+    organization_id: str
+    group_id: str
+    """Public: burned into the devices, sent with every activation."""
+    name: str
+    registration_mode: RegistrationMode
+    allocation_policy: AllocationPolicy
+    reprovision_policy: ReprovisionPolicy
+    defaults: GroupDefaults
+    environment_ids: tuple[str, ...]
+    """The environments its devices are allocated among, in order (D4)."""
+    created_at: datetime
+    rotating: bool = False
+    """Whether a secondary secret is held (devices of the old secret still activate)."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A serial registered in a group before its device exists (D3), or made when a
+    device of an open group activated; then the twin it activated into (D4)."""
+
+    id: str
+    group_id: str
+    serial: str
+    attributes: dict[str, Any]
+    disabled: bool
+    device_id: str | None
+    environment_id: str | None
+    activated_at: datetime | None
+    created_at: datetime
+
+
+def check_group_id(raw: str) -> str:
+    """A group's public id: 3 to 64 lower-case letters, digits and hyphens, starting with
+    a letter or digit (it is burned into firmware and printed in URLs)."""
+    group_id = raw.strip()
+    if not _GROUP_ID.match(group_id):
+        raise Invalid(
+            "A group id has 3 to 64 lower-case letters, digits and hyphens, and starts with a "
+            "letter or digit.",
+            fields={"group_id": "3-64 of a-z, 0-9 and -"},
+        )
+    return group_id
 
 
 def new_group_secret(random: bytes) -> str:
