@@ -341,3 +341,36 @@ def test_a_reset_device_whose_acknowledgement_was_lost_completes_its_unenrollmen
     with pytest.raises(InvalidSignature):  # a forged proof completes nothing
         device_enrollment.enroll(svc, *proof("SN-801", "not-the-right-key"))
     assert enrollments.get_enrollment(svc, org.actor, other_id).state is S.UNENROLL_PENDING
+
+
+def test_a_deleted_node_is_the_gateway_s_first_job_however_many_enrollments_wait(
+    svc: Services,
+) -> None:
+    """C6: the unenrollment reaches the node at the gateway's next connection, ahead of
+    older enrollments that fill a whole round of jobs."""
+    org = make_org(svc)
+    gateway = enrolled_gateway(svc, org)
+    (gateway_record,) = enrollments.list_enrollments(
+        svc, org.actor, EnrollmentFilter(kind=DeviceKind.GATEWAY), PageRequest(None, 5)
+    ).items
+    waiting = [
+        enrollments.create_enrollment(
+            svc, org.actor, EnrollmentInput(f"OLD-{n:03d}", KEY, DeviceKind.NODE, gateway_record.id)
+        )
+        for n in range(device_enrollment.MAX_JOBS)
+    ]
+    for job in device_enrollment.jobs(svc, gateway):
+        device_enrollment.job_result(svc, gateway, job.id, ok=False, error="busy")
+    late = enrollments.create_enrollment(
+        svc, org.actor, EnrollmentInput("LATE-1", KEY, DeviceKind.NODE, gateway_record.id)
+    )
+    (job,) = device_enrollment.jobs(svc, gateway)
+    device_enrollment.job_result(svc, gateway, job.id, ok=True, capabilities={})
+    for old in waiting:  # a whole round of older enrollments waits again
+        enrollments.retry_enrollment(svc, org.actor, old.id)
+
+    enrollments.delete_enrollment(svc, org.actor, late.id)
+    first = device_enrollment.jobs(svc, gateway)
+
+    assert (first[0].id, first[0].type) == (late.id, "unenroll")
+    assert len(first) == device_enrollment.MAX_JOBS

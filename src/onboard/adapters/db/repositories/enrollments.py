@@ -45,11 +45,8 @@ from onboard.domain.enrollment_import import RejectionCode, StagedRejection, Sta
 from onboard.services.ports import Page, PageRequest
 
 # The states in which a gateway has work for an enrollment of one of its nodes (C4, C6).
-JOB_STATES = (
-    EnrollmentState.PENDING.value,
-    EnrollmentState.IN_PROGRESS.value,
-    EnrollmentState.UNENROLL_PENDING.value,
-)
+ENROLL_JOBS = (EnrollmentState.PENDING.value, EnrollmentState.IN_PROGRESS.value)
+UNENROLL_JOBS = (EnrollmentState.UNENROLL_PENDING.value,)
 
 
 def _row(e: Enrollment, sealed_key: str) -> dict[str, Any]:
@@ -242,14 +239,20 @@ class SqlEnrollments:
         return [first, *(StateChange(EnrollmentState(r.state), r.at, r.reason) for r in rows)]
 
     def jobs_of(self, gateway_id: str, limit: int) -> list[Enrollment]:
-        """The gateway's nodes it has work for, oldest first (C4, C6)."""
+        """The gateway's nodes it has work for (C4, C6): unenrollments first, so that a
+        deleted node is reset at the gateway's next connection however many enrollments
+        wait; then its enrollments, oldest first."""
         c = t.enrollments.c
-        rows = self.conn.execute(
-            select(t.enrollments)
-            .where(c.gateway_id == gateway_id, c.state.in_(JOB_STATES))
-            .order_by(c.id)
-            .limit(limit)
-        ).all()
+        rows: list[Row[Any]] = []
+        for states in (UNENROLL_JOBS, ENROLL_JOBS):
+            if len(rows) >= limit:
+                break
+            rows += self.conn.execute(
+                select(t.enrollments)
+                .where(c.gateway_id == gateway_id, c.state.in_(states))
+                .order_by(c.id)
+                .limit(limit - len(rows))
+            ).all()
         return self._records(rows)
 
     def report_nearby(self, gateway_id: str, seen: Sequence[Sighting], at: datetime) -> None:
