@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from onboard.domain.access import Actor, ActorKind, Role, Scope
 from onboard.domain.enrollment import (
     ACTIVE_STATES,
+    MAX_SERIAL,
     TRANSITIONS,
     DeviceKind,
     DeviceLabel,
@@ -189,3 +190,19 @@ def test_a_device_label_reads_as_serial_colon_key_json_or_the_organizations_patt
         read_device_label("x", {"serial": "SN-4", "key": None})
     with pytest.raises(Invalid):  # the key is checked like any access key
         read_device_label("SN-5:short")
+
+
+@given(st.text(max_size=120))
+def test_a_serial_is_refused_exactly_when_a_character_is_space_or_not_printable(
+    raw: str,
+) -> None:
+    """check_serial's one-call test agrees with the rule read character by character."""
+    serial = raw.strip()
+    wrong = not 1 <= len(serial) <= MAX_SERIAL or any(
+        c.isspace() or not c.isprintable() for c in serial
+    )
+    if wrong:
+        with pytest.raises(Invalid):
+            check_serial(raw)
+    else:
+        assert check_serial(raw) == serial

@@ -167,9 +167,9 @@ def check_serial(raw: str) -> str:
     """A serial number as printed: trimmed, 1 to 100 printable characters without spaces
     inside."""
     serial = raw.strip()
-    if not 1 <= len(serial) <= MAX_SERIAL or any(
-        c.isspace() or not c.isprintable() for c in serial
-    ):
+    # Every white space but the ASCII space is a separator or a control character, which
+    # isprintable() refuses: one C-speed call for a million rows of a list (C7).
+    if not 1 <= len(serial) <= MAX_SERIAL or not serial.isprintable() or " " in serial:
         raise Invalid(
             f"A serial number has 1 to {MAX_SERIAL} printable characters and no spaces.",
             fields={"serial": f"1 to {MAX_SERIAL} printable characters, no spaces"},
