@@ -81,17 +81,11 @@ def test_the_mobile_shell_signs_in_at_phone_size_and_shows_the_home_tiles(
     sign_in(phone, org.admin.email, factories.PASSWORD, path=phone.url)
 
     expect(phone).to_have_url(re.compile(r"/m$"))
-    for label, path in (("Scan", "/m/scan"), ("Devices", "/m/devices"), ("Enroll", None)):
+    for label, path in (("Scan", "/m/scan"), ("Devices", "/m/devices"), ("Enroll", "/m/enroll")):
         tile = phone.locator(".m-tile", has_text=label)
         expect(tile).to_be_visible()
-        if path is None:
-            expect(tile).to_contain_text("Coming soon")
-            expect(phone.get_by_role("link", name=re.compile(label))).to_have_count(0)
-        else:
-            expect(tile).not_to_contain_text("Coming soon")
-            expect(phone.get_by_role("link", name=re.compile(label))).to_have_attribute(
-                "href", path
-            )
+        expect(tile).not_to_contain_text("Coming soon")
+        expect(phone.get_by_role("link", name=re.compile(label))).to_have_attribute("href", path)
         box = tile.bounding_box()
         assert box is not None
         assert box["height"] >= 48, "a tile is a comfortable touch target"

@@ -444,7 +444,7 @@ def test_the_list_filters_and_pages_keeping_the_filters(
     page.get_by_role("link", name="Next page →").click()
     expect(page).to_have_url(re.compile(r"q=Pump.*after=|after=.*q=Pump"))
     expect(table.get_by_role("row")).to_have_count(2)
-    expect(page.get_by_role("cell", name="Pump 50")).to_be_visible()
+    expect(page.get_by_role("cell", name="Pump 50", exact=True)).to_be_visible()
     page.get_by_role("link", name="First page").click()
     expect(page.get_by_label("Search")).to_have_value("Pump")
 
