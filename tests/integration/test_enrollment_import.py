@@ -27,6 +27,7 @@ from onboard.services.enrollment_import import (
 from onboard.services.enrollments import EnrollmentInput, key_context
 from onboard.services.ports import AuditFilter, PageRequest, Services
 from tests.factories import Org, make_department, make_member, make_org
+from tests.integration.test_enrollments import C8_CASES
 
 KEY = "k3y-0f-the-device"
 HEADER = "serial,access_key,kind,gateway_id,name,location\n"
@@ -252,18 +253,7 @@ def test_a_restricted_member_names_only_gateways_it_sees(svc: Services) -> None:
     assert rejected(report) == [(1, C.UNKNOWN_GATEWAY)]
 
 
-@pytest.mark.parametrize(
-    ("roles", "allowed"),
-    [
-        (["administrator"], True),
-        (["device_manager", "iot_manager"], True),
-        (["device_manager"], False),
-        (["iot_manager"], False),
-        (["technician"], False),
-        (["viewer"], False),
-        (["device_manager", "technician", "viewer"], False),
-    ],
-)
+@pytest.mark.parametrize(("roles", "allowed"), C8_CASES)
 def test_c8_who_imports_enrollments(svc: Services, roles: list[str], allowed: bool) -> None:
     org = make_org(svc)
     actor = member_actor(make_member(svc, org, roles=roles))

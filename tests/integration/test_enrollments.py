@@ -39,6 +39,16 @@ from tests.factories import Org, make_member, make_org
 
 S = EnrollmentState
 KEY = "k3y-0f-the-device"
+# C8: who may create, import and delete enrollments, by their roles.
+C8_CASES = [
+    (["administrator"], True),
+    (["device_manager", "iot_manager"], True),
+    (["device_manager"], False),
+    (["iot_manager"], False),
+    (["technician"], False),
+    (["viewer"], False),
+    (["device_manager", "technician", "viewer"], False),
+]
 
 
 def proof(serial: str, key: str = KEY, *, ahead: int = 300) -> tuple[str, int, str]:
@@ -90,18 +100,7 @@ def test_an_enrollment_keeps_its_access_key_sealed_and_its_history(svc: Services
     )
 
 
-@pytest.mark.parametrize(
-    ("roles", "allowed"),
-    [
-        (["administrator"], True),
-        (["device_manager", "iot_manager"], True),
-        (["device_manager"], False),
-        (["iot_manager"], False),
-        (["technician"], False),
-        (["viewer"], False),
-        (["device_manager", "technician", "viewer"], False),
-    ],
-)
+@pytest.mark.parametrize(("roles", "allowed"), C8_CASES)
 def test_c8_who_creates_and_deletes_enrollments(
     svc: Services, roles: list[str], allowed: bool
 ) -> None:
