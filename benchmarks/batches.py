@@ -31,8 +31,10 @@ from onboard.adapters.db.engine import build_engine
 from onboard.adapters.db.migrate import upgrade
 from onboard.bootstrap import build
 from onboard.config import get_settings
+from onboard.domain.access import Actor
 from onboard.services import batches, departments, organizations
 from onboard.services.common import member_actor
+from onboard.services.ports import Services
 
 
 def log(message: str) -> None:
@@ -53,6 +55,30 @@ def database(url: str) -> Iterator[str]:
         yield throwaway
 
 
+@contextmanager
+def organization(database_url: str, name: str) -> Iterator[tuple[Services, Actor]]:
+    """A throwaway database, migrated and served, with an organization called ``name``:
+    its services and its Administrator."""
+    with database(database_url) as url, tempfile.TemporaryDirectory() as folder:
+        engine = build_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        var = Path(folder) / "var"
+        settings = get_settings(var_dir=var, database_url=url, secret_key=secrets.token_hex(32))
+        container = build(settings)
+        try:
+            svc = container.services
+            org = organizations.init_organization(
+                svc,
+                name=name,
+                admin_email=f"{name.lower()}@example.com",
+                password="bench pass",  # noqa: S106 - a throwaway database
+            )
+            yield svc, member_actor(org.member)
+        finally:
+            container.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -62,59 +88,42 @@ def main() -> None:
     )
     parser.add_argument("--count", type=int, default=1_000_000)
     args = parser.parse_args()
-    with database(args.database_url) as url:
-        engine = build_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        var = Path(tempfile.mkdtemp(prefix="bench-var-"))
-        settings = get_settings(var_dir=var, database_url=url, secret_key=secrets.token_hex(32))
-        container = build(settings)
-        try:
-            svc = container.services
-            org = organizations.init_organization(
-                svc,
-                name="Batches",
-                admin_email="batches@example.com",
-                password="bench pass",  # noqa: S106 - a throwaway database
-            )
-            admin = member_actor(org.member)
-            department = departments.create_department(svc, admin, name="Production")
-            before = peak_mib()
+    with organization(args.database_url, "Batches") as (svc, admin):
+        department = departments.create_department(svc, admin, name="Production")
+        before = peak_mib()
 
-            started = time.perf_counter()
-            made = batches.create_batch(
-                svc, admin, count=args.count, number="BENCH-1", name="Benchmark run",
-                departments=[department.id], pin="4711",
-                on_progress=lambda n: n % 100_000 == 0 and log(f"  {n:,} codes"),
-            )  # fmt: skip
-            created = time.perf_counter() - started
-            log(
-                f"created {args.count:,} codes in one batch in {created:.1f} s "
-                f"({args.count / created:,.0f} codes/s), peak RSS {peak_mib():.0f} MiB "
-                f"(before: {before:.0f} MiB)"
-            )
+        started = time.perf_counter()
+        made = batches.create_batch(
+            svc, admin, count=args.count, number="BENCH-1", name="Benchmark run",
+            departments=[department.id], pin="4711",
+            on_progress=lambda n: n % 100_000 == 0 and log(f"  {n:,} codes"),
+        )  # fmt: skip
+        created = time.perf_counter() - started
+        log(
+            f"created {args.count:,} codes in one batch in {created:.1f} s "
+            f"({args.count / created:,.0f} codes/s), peak RSS {peak_mib():.0f} MiB "
+            f"(before: {before:.0f} MiB)"
+        )
 
-            started = time.perf_counter()
-            view = batches.get_batch(svc, admin, made.batch.id)
-            progress = (time.perf_counter() - started) * 1000
-            assert view.progress.codes == args.count, view.progress
-            log(f"batch progress ({view.progress}) read in {progress:.0f} ms")
+        started = time.perf_counter()
+        view = batches.get_batch(svc, admin, made.batch.id)
+        progress = (time.perf_counter() - started) * 1000
+        assert view.progress.codes == args.count, view.progress
+        log(f"batch progress ({view.progress}) read in {progress:.0f} ms")
 
-            started = time.perf_counter()
-            run = batches.start_print(svc, admin, made.batch.id)
-            streamed = sum(1 for _ in run.labels())
-            seconds = time.perf_counter() - started
-            log(
-                f"streamed the {streamed:,} codes of the batch as a print run does in "
-                f"{seconds:.1f} s, peak RSS {peak_mib():.0f} MiB"
-            )
-            started = time.perf_counter()
-            first = batches.finish_print(svc, run, output="benchmark")
-            seconds = time.perf_counter() - started
-            assert streamed == first == args.count, (streamed, first)
-            log(f"noted them printed in {seconds:.1f} s")
-        finally:
-            container.close()
+        started = time.perf_counter()
+        run = batches.start_print(svc, admin, made.batch.id)
+        streamed = sum(1 for _ in run.labels())
+        seconds = time.perf_counter() - started
+        log(
+            f"streamed the {streamed:,} codes of the batch as a print run does in "
+            f"{seconds:.1f} s, peak RSS {peak_mib():.0f} MiB"
+        )
+        started = time.perf_counter()
+        first = batches.finish_print(svc, run, output="benchmark")
+        seconds = time.perf_counter() - started
+        assert streamed == first == args.count, (streamed, first)
+        log(f"noted them printed in {seconds:.1f} s")
 
 
 if __name__ == "__main__":

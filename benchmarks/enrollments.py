@@ -25,17 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from batches import database, log, peak_mib
+from batches import log, organization, peak_mib
 
-from onboard.adapters.db.engine import build_engine
-from onboard.adapters.db.migrate import upgrade
-from onboard.bootstrap import build
-from onboard.config import get_settings
 from onboard.domain.access import Actor
 from onboard.domain.enrollment import DeviceKind
 from onboard.domain.enrollment_import import COLUMNS, ImportMode, ListFormat
-from onboard.services import departments, enrollments, organizations
-from onboard.services.common import member_actor
+from onboard.services import departments, enrollments
 from onboard.services.enrollment_import import import_enrollments
 from onboard.services.enrollments import EnrollmentInput
 from onboard.services.ports import Services
@@ -101,48 +96,34 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000)
     args = parser.parse_args()
-    with database(args.database_url) as url, tempfile.TemporaryDirectory() as folder:
-        engine = build_engine(url)
-        upgrade(engine)
-        engine.dispose()
-        var = Path(folder) / "var"
-        settings = get_settings(var_dir=var, database_url=url, secret_key=secrets.token_hex(32))
-        container = build(settings)
-        try:
-            svc = container.services
-            org = organizations.init_organization(
+    with (
+        organization(args.database_url, "Enrollments") as (svc, admin),
+        tempfile.TemporaryDirectory() as folder,
+    ):
+        department = departments.create_department(svc, admin, name="Field").id
+        for n in range(GATEWAYS):
+            enrollments.create_enrollment(
                 svc,
-                name="Enrollments",
-                admin_email="enrollments@example.com",
-                password="bench pass",  # noqa: S106 - a throwaway database
+                admin,
+                EnrollmentInput(f"GW-{n}", secrets.token_hex(12), DeviceKind.GATEWAY),
             )
-            admin = member_actor(org.member)
-            department = departments.create_department(svc, admin, name="Field").id
-            for n in range(GATEWAYS):
-                enrollments.create_enrollment(
-                    svc,
-                    admin,
-                    EnrollmentInput(f"GW-{n}", secrets.token_hex(12), DeviceKind.GATEWAY),
-                )
-            lists = {
-                ListFormat.CSV: Path(folder) / "list.csv",
-                ListFormat.JSONL: Path(folder) / "list.jsonl",
-            }
-            started = time.perf_counter()
-            for format, path in lists.items():
-                write_list(path, format, format.value.upper(), args.rows)
-            log(
-                f"wrote {args.rows:,} rows as CSV and JSON lines in "
-                f"{time.perf_counter() - started:.1f} s; peak RSS before importing "
-                f"{peak_mib():.0f} MiB"
-            )
-            for format, path in lists.items():
-                timed_import(svc, admin, path, format, ImportMode.ALL, department)
-            timed_import(
-                svc, admin, lists[ListFormat.CSV], ListFormat.CSV, ImportMode.VALID, department
-            )
-        finally:
-            container.close()
+        lists = {
+            ListFormat.CSV: Path(folder) / "list.csv",
+            ListFormat.JSONL: Path(folder) / "list.jsonl",
+        }
+        started = time.perf_counter()
+        for format, path in lists.items():
+            write_list(path, format, format.value.upper(), args.rows)
+        log(
+            f"wrote {args.rows:,} rows as CSV and JSON lines in "
+            f"{time.perf_counter() - started:.1f} s; peak RSS before importing "
+            f"{peak_mib():.0f} MiB"
+        )
+        for format, path in lists.items():
+            timed_import(svc, admin, path, format, ImportMode.ALL, department)
+        timed_import(
+            svc, admin, lists[ListFormat.CSV], ListFormat.CSV, ImportMode.VALID, department
+        )
 
 
 if __name__ == "__main__":
