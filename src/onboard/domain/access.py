@@ -32,6 +32,7 @@ class Permission(StrEnum):
     MANAGE_NOTIFICATIONS = "manage_notifications"
     MANAGE_LICENSING = "manage_licensing"  # products, configurations, pairing codes (B3, B8)
     GRANT_LICENSES = "grant_licenses"  # B2: Administrators, standing in for a purchase
+    MANAGE_PROVISIONING = "manage_provisioning"  # D1, D3: groups, registrations
 
 
 _FIELD_WORK = frozenset(
@@ -51,7 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         Permission.MANAGE_NOTIFICATIONS,
         Permission.MANAGE_LICENSING,
     },
-    Role.IOT_MANAGER: frozenset({Permission.READ}),
+    Role.IOT_MANAGER: frozenset({Permission.READ, Permission.MANAGE_PROVISIONING}),
     Role.TECHNICIAN: _FIELD_WORK,
     Role.VIEWER: frozenset({Permission.READ, Permission.READ_AUDIT}),
 }

@@ -272,3 +272,32 @@ class AlreadyEnrolled(Conflict):
 
     code = "already_enrolled"
     title = "Already enrolled"
+
+
+class NotRegistered(Forbidden):
+    """The serial is not registered in its group, which takes only serials registered in
+    advance, or the group is unknown (§6, D3)."""
+
+    code = "not_registered"
+    title = "Not registered"
+
+
+class RegistrationDisabled(Forbidden):
+    """The serial's registration is disabled (D4)."""
+
+    code = "registration_disabled"
+    title = "Registration disabled"
+
+
+class ReprovisionRefused(Conflict):
+    """The group's reprovision policy, or the move asked for, refuses it (D6)."""
+
+    code = "reprovision_refused"
+    title = "Reprovisioning refused"
+
+
+class NoEnvironment(Conflict):
+    """None of the group's environments is up to send a device to (D4)."""
+
+    code = "no_environment"
+    title = "No environment up"

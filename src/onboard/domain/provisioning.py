@@ -14,10 +14,11 @@ import hmac
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from onboard.domain.errors import Invalid, InvalidSignature
 
@@ -42,7 +43,6 @@ class ReprovisionPolicy(StrEnum):
     NEVER = "never"  # reprovisioning is refused
 
 
-GROUP_ID_LENGTH = (3, 64)
 _GROUP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
 
 
@@ -75,6 +75,17 @@ class ProvisioningGroup:
     created_at: datetime
     rotating: bool = False
     """Whether a secondary secret is held (devices of the old secret still activate)."""
+    open_claims: bool = False
+    """Whether any organization may claim its devices by QR (D5)."""
+    claimants: frozenset[str] = frozenset()
+    """Organizations besides its own that may claim its devices by QR (D5)."""
+
+    def may_be_claimed_by(self, organization_id: str) -> bool:
+        return (
+            self.open_claims
+            or organization_id == self.organization_id
+            or organization_id in self.claimants
+        )
 
 
 @dataclass(frozen=True)
@@ -83,7 +94,9 @@ class Registration:
     device of an open group activated; then the twin it activated into (D4)."""
 
     id: str
-    group_id: str
+    organization_id: str
+    group_ref: str
+    """The group's record (its ProvisioningGroup.id, not the public group id)."""
     serial: str
     attributes: dict[str, Any]
     disabled: bool
@@ -91,6 +104,12 @@ class Registration:
     environment_id: str | None
     activated_at: datetime | None
     created_at: datetime
+    batch_id: str | None = None
+
+
+def group_secret_context(group_ref: str) -> str:
+    """What a sealed group secret is bound to: its own group's record."""
+    return f"provisioning_group:{group_ref}"
 
 
 def check_group_id(raw: str) -> str:
@@ -195,6 +214,56 @@ class Environment:
     region: str | None = None
     weight: int = 1
     up: bool = True
+
+
+MAX_ENVIRONMENT_NAME = 100
+MAX_URL = 500
+MAX_WEIGHT = 1000
+_ENVIRONMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_URL_SCHEMES = {"api_url": ("http", "https"), "mqtt_url": ("mqtt", "mqtts", "ws", "wss")}
+
+
+def _check_url(field_name: str, raw: str) -> str:
+    url = raw.strip()
+    schemes = _URL_SCHEMES[field_name]
+    parts = urlsplit(url)
+    if len(url) > MAX_URL or parts.scheme not in schemes or not parts.hostname:
+        raise Invalid(
+            f"The {field_name} is a {' or '.join(schemes)} URL with a host, at most {MAX_URL} "
+            "characters.",
+            fields={field_name: f"a {'/'.join(schemes)} URL"},
+        )
+    return url
+
+
+def checked_environment(environment: Environment) -> Environment:
+    """P2: an environment as the operator defines it, checked and cleaned: a name of
+    letters, digits, dots, hyphens and underscores (devices and logs show it), an http(s)
+    API URL, an MQTT URL, a weight from 0 (never chosen) to 1000."""
+    name = environment.name.strip()
+    if not _ENVIRONMENT_NAME.match(name):
+        raise Invalid(
+            f"An environment's name has 1 to {MAX_ENVIRONMENT_NAME} letters, digits, dots, "
+            "hyphens and underscores.",
+            fields={"name": "letters, digits, . _ -"},
+        )
+    if not 0 <= environment.weight <= MAX_WEIGHT:
+        raise Invalid(
+            f"A weight is from 0 to {MAX_WEIGHT}.", fields={"weight": f"0 to {MAX_WEIGHT}"}
+        )
+    region = (environment.region or "").strip() or None
+    if region is not None and len(region) > MAX_ENVIRONMENT_NAME:
+        raise Invalid(
+            f"A region has at most {MAX_ENVIRONMENT_NAME} characters.",
+            fields={"region": "too long"},
+        )
+    return replace(
+        environment,
+        name=name,
+        region=region,
+        api_url=_check_url("api_url", environment.api_url),
+        mqtt_url=_check_url("mqtt_url", environment.mqtt_url),
+    )
 
 
 def _unit(name: str, serial: str) -> float:

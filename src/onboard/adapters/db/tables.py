@@ -692,6 +692,120 @@ gateway_nearby = Table(
 )
 
 
+# --- provisioning (Part D) ----------------------------------------------------------------
+
+# Where activated devices connect (P2): platform-wide, defined by the operator.
+environments = Table(
+    "environments",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("region", String(100)),
+    Column("api_url", String(500), nullable=False),
+    Column("mqtt_url", String(500), nullable=False),
+    Column("up", Boolean, nullable=False),
+    Column("weight", Integer, nullable=False),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+# An organization's devices sharing onboarding information (D1). The group id is public
+# and platform-wide: a device sends only it. The secrets are sealed by the keyring; the
+# secondary one is held during a rotation. Who may claim its devices by QR (D5): its own
+# organization, the organizations listed in ``claimants``, or any when ``open_claims``.
+provisioning_groups = Table(
+    "provisioning_groups",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("group_id", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("secret", Text, nullable=False),
+    Column("secondary_secret", Text),
+    Column("registration_mode", String(20), nullable=False),
+    Column("allocation_policy", String(20), nullable=False),
+    Column("reprovision_policy", String(20), nullable=False),
+    Column("template_id", ID, ForeignKey("templates.id", ondelete="SET NULL")),
+    Column("configuration", JSON, nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("open_claims", Boolean, nullable=False),
+    Column("claimants", JSON, nullable=False),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    Index(None, "organization_id", "id"),
+)
+
+# The environments a group's devices are allocated among, in order (D4).
+provisioning_group_environments = Table(
+    "provisioning_group_environments",
+    metadata,
+    Column(
+        "group_ref", ID, ForeignKey("provisioning_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    Column("environment_id", ID, ForeignKey("environments.id"), primary_key=True, index=True),
+    Column("position", Integer, nullable=False),
+)
+
+# The departments a group's new devices get (D1).
+provisioning_group_departments = Table(
+    "provisioning_group_departments",
+    metadata,
+    Column(
+        "group_ref", ID, ForeignKey("provisioning_groups.id", ondelete="CASCADE"), primary_key=True
+    ),
+    _dropped_with_department(),
+)
+
+# Onboarding labels printed for a group, numbered per group (D5).
+onboarding_batches = Table(
+    "onboarding_batches",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "group_ref", ID, ForeignKey("provisioning_groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("number", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    _created_at(),
+    UniqueConstraint("group_ref", "number"),
+)
+
+# A serial of a group (D3): registered in advance, or made when a device of an open group
+# activated; then the twin it activated into, its environment and its credential (the
+# digest). A million are written with COPY, so the indexes are few: the unique serial in
+# its group, and the credential and twin only where present.
+registrations = Table(
+    "registrations",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column(
+        "organization_id", ID, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "group_ref", ID, ForeignKey("provisioning_groups.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("serial", String(100), nullable=False),
+    Column("attributes", JSON, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    Column("batch_id", ID, ForeignKey("onboarding_batches.id", ondelete="SET NULL")),
+    Column("device_id", ID, ForeignKey("devices.id", ondelete="SET NULL")),
+    Column("environment_id", ID, ForeignKey("environments.id")),
+    Column("credential_digest", String(64)),
+    Column("activated_at", UtcDateTime()),
+    _created_at(),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("group_ref", "serial"),
+    Index(None, "credential_digest", unique=True, **_where_present("credential_digest")),
+    Index(None, "device_id", **_where_present("device_id")),
+    Index(None, "batch_id", **_where_present("batch_id")),
+)
+
+
 def _trigram(table: Table, column: str, *, present_only: bool = False) -> None:
     """A trigram index for ILIKE '%text%' search on PostgreSQL (A16 at a million rows);
     SQLite, the embedded default, scans. ``present_only`` leaves rows without the text out
@@ -741,6 +855,9 @@ ORGANIZATION_WIDE = frozenset(
         "licenses",
         "pairing_codes",
         "configurations",
+        "provisioning_groups",
+        "registrations",
+        "onboarding_batches",
     }
 )
 
@@ -752,4 +869,5 @@ DEPARTMENT_USES: tuple[Table, ...] = (
     code_departments,
     template_departments,
     enrollment_departments,
+    provisioning_group_departments,
 )

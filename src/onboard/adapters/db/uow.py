@@ -48,6 +48,9 @@ class SqlUnitOfWork:
     configurations: ports.ConfigurationRepository
     client_devices: ports.ClientDeviceRepository
     enrollments: ports.EnrollmentRepository
+    environments: ports.EnvironmentRepository
+    provisioning_groups: ports.ProvisioningGroupRepository
+    registrations: ports.RegistrationRepository
     interactions: ports.InteractionRepository
     notifications: ports.NotificationRepository
     service_records: ports.ServiceRecordRepository
@@ -90,6 +93,9 @@ class SqlUnitOfWork:
         self.configurations = r.SqlConfigurations(conn)
         self.client_devices = r.SqlClientDevices(conn)
         self.enrollments = r.SqlEnrollments(conn)
+        self.environments = r.SqlEnvironments(conn)
+        self.provisioning_groups = r.SqlProvisioningGroups(conn)
+        self.registrations = r.SqlRegistrations(conn)
         self.interactions = r.SqlInteractions(conn)
         self.notifications = r.SqlNotifications(conn)
         self.service_records = r.SqlServiceRecords(conn)

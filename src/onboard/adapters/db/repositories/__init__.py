@@ -30,6 +30,11 @@ from onboard.adapters.db.repositories.licensing import (
     SqlProducts,
 )
 from onboard.adapters.db.repositories.limits import SqlRateLimits
+from onboard.adapters.db.repositories.provisioning import (
+    SqlEnvironments,
+    SqlProvisioningGroups,
+    SqlRegistrations,
+)
 
 __all__ = [
     "SqlAudit",
@@ -44,6 +49,7 @@ __all__ = [
     "SqlDocuments",
     "SqlDynamicRules",
     "SqlEnrollments",
+    "SqlEnvironments",
     "SqlInteractions",
     "SqlLicenses",
     "SqlMembers",
@@ -52,7 +58,9 @@ __all__ = [
     "SqlPairingCodes",
     "SqlPersons",
     "SqlProducts",
+    "SqlProvisioningGroups",
     "SqlRateLimits",
+    "SqlRegistrations",
     "SqlServiceRecords",
     "SqlSessions",
     "SqlTemplates",
