@@ -192,13 +192,8 @@ class LoadResult:
         return (self.requests - self.errors) / self.seconds
 
 
-WRK_SCRIPT = """
-local tokens = {}
-for line in io.lines(TOKENS) do tokens[#tokens + 1] = line end
-function init(args) math.randomseed(os.time()) end
-function request()
-  return wrk.format("GET", PREFIX .. tokens[math.random(1, #tokens)])
-end
+# What every wrk script of the benchmarks prints when it is done: the figures, as JSON.
+RESULT_LUA = """
 function done(summary, latency, requests)
   local e = summary.errors
   io.write(string.format(
@@ -209,6 +204,18 @@ function done(summary, latency, requests)
 end
 """
 
+WRK_SCRIPT = (
+    """
+local tokens = {}
+for line in io.lines(TOKENS) do tokens[#tokens + 1] = line end
+function init(args) math.randomseed(os.time()) end
+function request()
+  return wrk.format("GET", PREFIX .. tokens[math.random(1, #tokens)])
+end
+"""
+    + RESULT_LUA
+)
+
 
 def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -216,7 +223,14 @@ def children_cpu() -> float:
 
 
 def run_wrk(url: str, prefix: str, tokens_file: Path, connections: int, seconds: int) -> LoadResult:
-    script = f'TOKENS = "{tokens_file}"\nPREFIX = "{prefix}"\n{WRK_SCRIPT}'
+    return wrk_load(
+        url, f'TOKENS = "{tokens_file}"\nPREFIX = "{prefix}"\n{WRK_SCRIPT}', connections, seconds
+    )
+
+
+def wrk_load(url: str, script: str, connections: int, seconds: int) -> LoadResult:
+    """wrk (1 thread) with this Lua script, which ends with RESULT_LUA; the figures it
+    printed and the CPU wrk used."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script_file:
         script_file.write(script)
         script_file.flush()

@@ -54,7 +54,9 @@ def build(
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     services = Services(
-        uow=lambda read_only=False: SqlUnitOfWork(engine, clock, ids, read_only=read_only),
+        uow=lambda read_only=False, single_statement=False: SqlUnitOfWork(
+            engine, clock, ids, read_only=read_only, single_statement=single_statement
+        ),
         clock=clock,
         ids=ids,
         passwords=passwords or Argon2Passwords(),

@@ -71,6 +71,15 @@ class Settings(BaseSettings):
     pair_attempts: int = Field(
         30, ge=1, description="Device pairing attempts allowed per source address a minute (B5)."
     )
+    activation_failures: int = Field(
+        30,
+        ge=1,
+        description="Failed device activations allowed per source address a minute (D4); a "
+        "factory's devices share an address, so only failures count.",
+    )
+    activation_attempts: int = Field(
+        10, ge=1, description="Activations allowed per device (group and serial) a minute (D4)."
+    )
     db_pool_size: int = Field(
         20, ge=1, le=200, description="PostgreSQL connections per process, kept open once made."
     )

@@ -1,11 +1,14 @@
-"""Rotation of the keys that seal access keys at rest, on SQLite and PostgreSQL (SPEC C1,
-§7 security): every value re-sealed under the new key in short batches, a second run
-re-sealing nothing, values under a key the keyring lacks refused and left alone, a value
-changed between read and write never overwritten, and servers holding the new keyring
-opening every value at every moment of the rotation (no downtime)."""
+"""Rotation of the keys that seal access keys and group secrets at rest, on SQLite and
+PostgreSQL (SPEC C1, D1, §7 security): every value re-sealed under the new key in short
+batches, a second run re-sealing nothing, values under a key the keyring lacks refused and
+left alone, a value changed between read and write never overwritten, and servers holding
+the new keyring opening every value at every moment of the rotation (no downtime)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -16,12 +19,16 @@ from sqlalchemy import select, update
 
 from onboard.adapters.db import tables as t
 from onboard.bootstrap import Container
+from onboard.domain.access import Actor
 from onboard.domain.enrollment import enroll_signature
-from onboard.domain.errors import Invalid
+from onboard.domain.errors import Invalid, InvalidSignature
+from onboard.domain.provisioning import check_activation
 from onboard.services import device_enrollment
 from onboard.services.enrollments import key_context
 from onboard.services.keys import RotationReport, Unopened, rotate_secrets
-from onboard.services.ports import SecretBox
+from onboard.services.ports import SecretBox, Services
+from onboard.services.provisioning import groups
+from onboard.services.provisioning.groups import GroupInput
 from tests.conftest import Database
 from tests.factories import make_org
 from tests.sealing import K0, K1, K2, Keyed, enroll_many, key_id, keyed_services, opened, sealed
@@ -208,3 +215,65 @@ def test_a_batch_out_of_range_is_refused_before_anything_changes(
         with pytest.raises(Invalid, match="batch"):
             rotate_secrets(rotating, batch=batch)
     assert {key_id(sealed(rotating, e)) for e in keys} == {"k1"}
+
+
+def own_device_key(secret: str, serial: str) -> str:
+    """D2 by the test's own HMAC code: b64(HMAC-SHA256(b64decode(secret), UTF-8 serial))."""
+    digest = hmac.new(base64.b64decode(secret), serial.encode("utf-8"), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def group_activates(svc: Services, org_actor: Actor, group_id: str, secret: str) -> bool:
+    """§6: whether a device with a key of ``secret`` passes the group's activation check."""
+    expires = int(time.time()) + 300
+    key = own_device_key(secret, "SN-1").encode()
+    message = f"{group_id}\nSN-1\n{expires}".encode()
+    signature = base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+    group = groups.find_group_now(svc, org_actor, group_id)
+    with svc.uow(read_only=True) as uow:
+        held = groups.group_secrets(svc, group, uow)
+    try:
+        check_activation(held, group_id, "SN-1", expires, signature)
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_group_secrets_and_secondary_secrets_are_resealed_and_still_give_the_same_keys(
+    keyed: Keyed, container: Container, database: Database
+) -> None:
+    """D1, D2: groups' secrets, and the secondary one of a group whose rotation is under
+    way, are re-sealed under the new key with the enrollments' access keys; a keyring of
+    the new key alone then derives the same device keys, and keys of the secondary
+    secret still activate."""
+    old = keyed(K1)
+    org = make_org(container.services)
+    access_keys = enroll_many(old, org, 2)
+    plain = groups.create_group(old, org.actor, "plain-group", GroupInput(name="Plain"))
+    rotating = groups.create_group(old, org.actor, "rotating-group", GroupInput(name="Rotating"))
+    previous = rotating.secret
+    current = groups.rotate_group_secret(old, org.actor, "rotating-group").secret
+    secrets = {"plain-group": plain.secret, "rotating-group": current}
+
+    report = rotate_secrets(keyed(K2, K1), batch=2)
+
+    assert report == RotationReport(resealed=5, current=0, changed=0, unopened=())
+    new_only = keyed(K2)
+    with new_only.uow(read_only=True) as uow:
+        stored = [
+            value
+            for ref in (plain.group.id, rotating.group.id)
+            for value in uow.provisioning_groups.sealed_secrets(ref)
+            if value is not None
+        ]
+    assert {key_id(value) for value in stored} == {"k2"}
+    for group_id, secret in secrets.items():
+        derived = list(groups.derive_keys(new_only, org.actor, group_id, lambda: ["SN-1", "SN-2"]))
+        assert [k.device_key for k in derived] == [
+            own_device_key(secret, "SN-1"), own_device_key(secret, "SN-2"),
+        ]  # fmt: skip
+    assert group_activates(new_only, org.actor, "rotating-group", previous)
+    assert group_activates(new_only, org.actor, "rotating-group", current)
+    assert {e: opened(new_only, e) for e in access_keys} == access_keys
+    assert resealed_in_audit(database, org.organization.id) == 5
+    assert rotate_secrets(new_only) == RotationReport(0, 5, 0, ())

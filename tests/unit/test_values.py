@@ -8,12 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from onboard.adapters.system import RandomIds
 from onboard.domain.errors import Invalid
 from onboard.domain.values import (
     CROCKFORD,
     check_password,
     crockford32,
     digest_secret,
+    id_after,
     new_id,
     normalize_email,
     require_name,
@@ -118,3 +120,19 @@ def test_names_with_control_characters_are_refused(raw: str) -> None:
 def test_emails_with_control_characters_are_refused() -> None:
     with pytest.raises(Invalid):
         normalize_email("ada\x00@example.com")
+
+
+def test_the_id_after_another_sorts_right_after_it_in_its_millisecond() -> None:
+    base = new_id(datetime(2026, 1, 1, tzinfo=UTC), bytes(range(16)))
+    assert id_after(base) > base
+    assert id_after(base)[:10] == base[:10]
+    assert id_after(base[:10] + "0" * 15 + "Z") == base[:10] + "0" * 14 + "10"
+    with pytest.raises(OverflowError):
+        id_after(base[:10] + "Z" * 16)
+
+
+def test_ids_made_in_one_process_keep_their_order_within_a_millisecond() -> None:
+    ids = RandomIds()
+    made = [ids.new() for _ in range(5000)]
+    assert made == sorted(made)
+    assert len(set(made)) == len(made)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import suppress
 from datetime import UTC, datetime
 
-from onboard.domain.values import ENTROPY_BYTES, new_id
+from onboard.domain.values import ENTROPY_BYTES, id_after, new_id
 
 
 class SystemClock:
@@ -14,7 +16,19 @@ class SystemClock:
 
 
 class RandomIds:
-    """Time-ordered ids from the system clock and the operating system's CSPRNG."""
+    """Time-ordered ids from the system clock and the operating system's CSPRNG. Within a
+    millisecond, the ids one process makes are in the order it made them (the random part
+    of the previous one plus one), so the entries of one transaction keep their order."""
+
+    def __init__(self) -> None:
+        self._last = ""
+        self._lock = threading.Lock()
 
     def new(self) -> str:
-        return new_id(datetime.now(UTC), os.urandom(ENTROPY_BYTES))
+        made = new_id(datetime.now(UTC), os.urandom(ENTROPY_BYTES))
+        with self._lock:
+            if made[:10] == self._last[:10] and made <= self._last:
+                with suppress(OverflowError):  # 2**80 ids in a millisecond: keep the new one
+                    made = id_after(self._last)
+            self._last = made
+        return made

@@ -1,7 +1,8 @@
 """The device's calls to the server (SPEC §6), one function each, over plain HTTP with JSON
 bodies: a port needs an HTTP client, a JSON parser and a file to keep the credential in.
-Pairing (Part B) is here, and the check-in every paired or enrolled device makes; enrolling
-is in ``enrollment``, the gateway's round in ``gateway``."""
+Pairing (Part B) is here, and the check-in every paired, enrolled or provisioned device
+makes; enrolling is in ``enrollment``, activating in ``provisioning``, the gateway's round
+in ``gateway``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ PAIR_PATH = "/device/v1/pair"
 CHECKIN_PATH = "/device/v1/checkin"
 UNPAIR = "unpair"
 UNENROLL = "unenroll"
+REPROVISION = "reprovision"
 TIMEOUT_SECONDS = 30.0
 
 
@@ -154,7 +156,8 @@ def check_in(
 ) -> tuple[DeviceState | None, list[str]]:
     """One check-in (§6): send the ETag of the configuration this device runs; keep a new
     configuration when the server sends one (B8); on ``unpair`` acknowledge it and forget
-    the credential (B9); on ``unenroll`` factory-reset and acknowledge (C6). Returns the
+    the credential (B9); on ``unenroll`` factory-reset and acknowledge (C6); on
+    ``reprovision`` activate again and acknowledge with the new credential (D6). Returns the
     state afterwards (None once unpaired or unenrolled) and what happened, a line each.
     ``server`` replaces the one in the state file (another address of the same server)."""
     state = store.load(state_file)
@@ -179,9 +182,35 @@ def check_in(
             if command.get("type") == UNENROLL:
                 happened.append(unenroll(http, state_file, ack))
                 return None, happened
+            if command.get("type") == REPROVISION and state.group_id and state.device_key:
+                state = reprovision(state, state_file, server, transport)
+                with session(server or state.server, state.credential, transport=transport) as new:
+                    post(new, ack, {"ok": True})
+                where = (state.environment or {}).get("name") or "no environment"
+                happened.append(f"reprovisioned: activated again, now in {where}")
+                continue
             post(http, ack, {"ok": False, "error": f"unknown command {command.get('type')!r}"})
             happened.append(f"command {command.get('type')!r} not understood")
     return state, happened
+
+
+def reprovision(
+    state: DeviceState,
+    state_file: Path,
+    server: str | None,
+    transport: httpx.BaseTransport | None,
+) -> DeviceState:
+    """D6: the device was moved; it activates again with the identity burned into it,
+    which tells it where it now belongs and gives it a new credential."""
+    # Imported here: activation is built on this module's calls.
+    from onboard.device import provisioning
+
+    if not (state.group_id and state.serial and state.device_key):
+        raise NotPaired(f"{state_file} holds no provisioning identity to activate with.")
+    return provisioning.activate(
+        server or state.server, state.group_id, state.serial, state.device_key,
+        state_file=state_file, transport=transport,
+    )  # fmt: skip
 
 
 def unenroll(http: httpx.Client, state_file: Path, ack: str) -> str:

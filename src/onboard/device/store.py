@@ -21,7 +21,8 @@ class DeviceState:
     """The device's identity at one server: its id and secret credential. A device that
     paired with a license (Part B) keeps the license and the configuration it runs
     (``{id, etag, body}``, or None); a device that enrolled (Part C) keeps its enrollment,
-    its serial and the settings it was given."""
+    its serial and the settings it was given; a provisioned device (Part D) its group,
+    serial, device key, environment, configuration and attributes."""
 
     server: str
     device_id: str
@@ -31,6 +32,13 @@ class DeviceState:
     enrollment_id: str | None = None
     serial: str | None = None
     settings: dict[str, Any] | None = None
+    group_id: str | None = None
+    """A provisioned device's group (D4), with its serial and the device key burned into
+    it, which it activates with again when it is told to (D6)."""
+    device_key: str | None = None
+    environment: dict[str, Any] | None = None
+    """Where the platform sent it: {name, api_url, mqtt_url} (D4)."""
+    attributes: dict[str, Any] | None = None
 
 
 def save(path: Path, state: DeviceState) -> None:
@@ -73,6 +81,10 @@ def load(path: Path) -> DeviceState | None:
             enrollment_id=_text(raw.get("enrollment_id")),
             serial=_text(raw.get("serial")),
             settings=_object(raw, "settings"),
+            group_id=_text(raw.get("group_id")),
+            device_key=_text(raw.get("device_key")),
+            environment=_object(raw, "environment"),
+            attributes=_object(raw, "attributes"),
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise StateFileError(f"{path} is not a device state file: {exc}") from None

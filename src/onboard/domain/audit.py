@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from onboard.domain.access import Actor
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,43 @@ class Event:
     type: str
     occurred_at: datetime
     payload: dict[str, Any]
+
+
+def entry_of(
+    entry_id: str, at: datetime, actor: Actor, change: Change, organization_id: str | None
+) -> AuditEntry:
+    """The audit entry of one change by ``actor`` (P8)."""
+    return AuditEntry(
+        id=entry_id,
+        organization_id=organization_id,
+        at=at,
+        actor_kind=actor.kind.value,
+        actor_id=actor.id,
+        actor_label=actor.label,
+        action=change.action,
+        target_type=change.target.type,
+        target_id=change.target.id,
+        before=change.before,
+        after=change.after,
+        source_ip=actor.source_ip,
+        departments=change.target.departments,
+        device_id=change.timeline_device,
+    )
+
+
+def event_of(
+    event_id: str, at: datetime, actor: Actor, change: Change, organization_id: str | None
+) -> Event:
+    """The outbox event of one change (P9): its type is the change's action."""
+    return Event(
+        id=event_id,
+        organization_id=organization_id,
+        type=change.action,
+        occurred_at=at,
+        payload={
+            "target": {"type": change.target.type, "id": change.target.id},
+            "actor": {"kind": actor.kind.value, "id": actor.id},
+            "before": change.before,
+            "after": change.after,
+        },
+    )

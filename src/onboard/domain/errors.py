@@ -301,3 +301,24 @@ class NoEnvironment(Conflict):
 
     code = "no_environment"
     title = "No environment up"
+
+
+class AlreadyOnboarded(Conflict):
+    """The device is onboarded into another organization (or activated there) already (D5)."""
+
+    code = "already_onboarded"
+    title = "Already onboarded"
+
+
+class ClaimNotAllowed(Forbidden):
+    """The device's provisioning group does not let the member's organization claim it (D5)."""
+
+    code = "claim_not_allowed"
+    title = "Claim not allowed"
+
+
+class NothingToLabel(Invalid):
+    """Every enabled registration of the group is in a batch already (D5)."""
+
+    code = "nothing_to_label"
+    title = "Nothing to label"

@@ -74,7 +74,8 @@ class ProvisioningGroup:
     """The environments its devices are allocated among, in order (D4)."""
     created_at: datetime
     rotating: bool = False
-    """Whether a secondary secret is held (devices of the old secret still activate)."""
+    """Whether a secondary secret is held: made with the group, then the previous primary
+    after a rotation, until the rotation is finished (devices keyed with it activate)."""
     open_claims: bool = False
     """Whether any organization may claim its devices by QR (D5)."""
     claimants: frozenset[str] = frozenset()
@@ -105,6 +106,25 @@ class Registration:
     activated_at: datetime | None
     created_at: datetime
     batch_id: str | None = None
+    reprovision_pending: bool = False
+    """Moved (D6) and not yet told: its next check-in says ``reprovision``."""
+
+
+@dataclass(frozen=True)
+class ActivationView:
+    """What an activation needs to know, read at once (D4): the group named, its sealed
+    secrets (the primary, then the secondary during a rotation), its environments in
+    order, the serial's registration if any, the organization and departments of the twin
+    it activated into (a claimed device's may be another than the group's, D5), and how many failed
+    activations came from the same source lately (§6 rate limit)."""
+
+    group: ProvisioningGroup
+    sealed_secrets: tuple[str, ...]
+    environments: tuple[Environment, ...]
+    registration: Registration | None
+    device_organization_id: str | None
+    device_departments: frozenset[str]
+    recent_failures: int
 
 
 def group_secret_context(group_ref: str) -> str:

@@ -54,6 +54,18 @@ def new_id(at: datetime, entropy: bytes) -> str:
     return _time_digits(int(at.timestamp() * 1000)) + crockford_digits(entropy)
 
 
+def id_after(previous: str) -> str:
+    """The id that sorts right after ``previous`` within its millisecond (its random part
+    plus one), so that ids made in one millisecond by one process keep their order."""
+    digits = list(previous)
+    for position in range(len(digits) - 1, 9, -1):
+        value = CROCKFORD.index(digits[position]) + 1
+        digits[position] = CROCKFORD[value % 32]
+        if value < 32:
+            return "".join(digits)
+    raise OverflowError("no id after this one in its millisecond")
+
+
 @lru_cache(maxsize=64)
 def _time_digits(millis: int) -> str:
     """Ids made in the same millisecond share these digits: written once, not per id."""

@@ -1,6 +1,6 @@
 """Rotation of the keys that seal device secrets at rest (SPEC C1, D1, §7 security): every
-stored secret re-sealed under the keyring's current key, a few rows per transaction, while
-servers keep running."""
+stored secret (enrollments' access keys, provisioning groups' secrets) re-sealed under the
+keyring's current key, a few rows per transaction, while servers keep running."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from onboard.domain.audit import Change, Target
 from onboard.domain.errors import Invalid
+from onboard.domain.provisioning import group_secret_context
 from onboard.services.common import OPERATOR
 from onboard.services.enrollments import key_context
 from onboard.services.ports import Services, UnitOfWork
@@ -46,6 +47,20 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         page=lambda uow, after, limit: uow.enrollments.sealed_keys(after, limit),
         context=key_context,
         reseal=lambda uow, changes: uow.enrollments.reseal(changes),
+    ),
+    SealedColumn(
+        name="provisioning_groups.secret",
+        label="provisioning group secrets",
+        page=lambda uow, after, limit: uow.provisioning_groups.sealed_page(after, limit),
+        context=group_secret_context,
+        reseal=lambda uow, changes: uow.provisioning_groups.reseal("secret", changes),
+    ),
+    SealedColumn(
+        name="provisioning_groups.secondary_secret",
+        label="provisioning group secondary secrets",
+        page=lambda uow, after, limit: uow.provisioning_groups.sealed_secondary_page(after, limit),
+        context=group_secret_context,
+        reseal=lambda uow, changes: uow.provisioning_groups.reseal("secondary_secret", changes),
     ),
 )
 

@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
 from onboard.domain.access import Actor, Scope
-from onboard.domain.audit import AuditEntry, Change
+from onboard.domain.audit import AuditEntry, Change, Event
 from onboard.domain.batches import Batch, Progress
 from onboard.domain.clock import Clock
 from onboard.domain.codes import Code, Notification
@@ -44,7 +44,17 @@ from onboard.domain.licensing import (
     PairingCode,
     Product,
 )
-from onboard.domain.provisioning import Environment, ProvisioningGroup, Registration
+from onboard.domain.provisioning import (
+    ActivationView,
+    Environment,
+    ProvisioningGroup,
+    Registration,
+)
+from onboard.domain.registrations import (
+    RegistrationRejectionCode,
+    StagedRegistration,
+    StagedRegistrationRejection,
+)
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -263,6 +273,12 @@ class DeviceRepository(Protocol):
         """Those of ``device_ids`` the scope sees, in one query."""
         ...
 
+    def move(self, device_id: str, organization_id: str, at: datetime) -> None:
+        """D6: the twin goes to another organization with its documents, service records
+        and interactions; what only its old organization has (departments, customer,
+        template) it leaves behind. Its codes are to be unpaired first."""
+        ...
+
     def get_unscoped(self, device_id: str) -> Device | None: ...
     def departments_of(self, device_ids: Sequence[str]) -> dict[str, frozenset[str]]: ...
     def get_by_identity(
@@ -447,11 +463,21 @@ class EnvironmentRepository(Protocol):
 
 
 class ProvisioningGroupRepository(Protocol):
-    def add(self, group: ProvisioningGroup, sealed_secret: str, at: datetime) -> None: ...
+    def add(
+        self,
+        group: ProvisioningGroup,
+        sealed_secret: str,
+        at: datetime,
+        sealed_secondary: str | None = None,
+    ) -> None: ...
     def update(self, group: ProvisioningGroup, at: datetime) -> None: ...
     def get(self, scope: Scope, group_ref: str) -> ProvisioningGroup | None: ...
     def by_group_id(self, group_id: str) -> ProvisioningGroup | None:
         """Platform-wide: a device names its group by the public id only."""
+        ...
+
+    def by_group_ref(self, group_ref: str) -> ProvisioningGroup | None:
+        """By its record's id, whatever the organization (for its devices)."""
         ...
 
     def list_page(self, scope: Scope, page: PageRequest) -> Page[ProvisioningGroup]: ...
@@ -464,6 +490,35 @@ class ProvisioningGroupRepository(Protocol):
         self, after: str | None, limit: int
     ) -> list[tuple[str, str, str]]: ...
     def reseal(self, column: str, changes: Sequence[tuple[str, str, str]]) -> int: ...
+
+
+class ActivationRepository(Protocol):
+    def view(
+        self, group_id: str, serial: str, failures_key: str, since: datetime
+    ) -> ActivationView | None:
+        """All an activation reads, at once (D4); None for an unknown group id."""
+        ...
+
+    def write(
+        self,
+        *,
+        first: Device | None,
+        registration_id: str,
+        environment_id: str | None,
+        credential_digest: str,
+        at: datetime,
+        entry: AuditEntry,
+        event: Event,
+        limit_key: str,
+        limit: int,
+        window_seconds: int,
+    ) -> tuple[bool, int]:
+        """All an activation writes, the twin with ``first`` (only if the registration has
+        none yet), its audit entry and event, and a hit of ``limit_key``: whether it was
+        made (False: a concurrent activation made the twin first, or the hits are over
+        ``limit``) and the hits. One statement where the storage can (so a
+        single-statement unit of work may run it)."""
+        ...
 
 
 class RegistrationRepository(Protocol):
@@ -480,6 +535,26 @@ class RegistrationRepository(Protocol):
     def by_credential(self, digest: str) -> Registration | None: ...
     def of_device(self, device_id: str) -> Registration | None: ...
     def list_page(self, scope: Scope, group_ref: str, page: PageRequest) -> Page[Registration]: ...
+    def list_by_serial(self, scope: Scope, group_ref: str, page: PageRequest) -> Page[Registration]:
+        """The group's registrations by serial, after the registration ``page.after``."""
+        ...
+
+    def reprovision(
+        self, registration_id: str, device_id: str, environment_id: str | None, at: datetime
+    ) -> None:
+        """D6: its (new) twin and environment, to be told at the next check-in."""
+        ...
+
+    def detach(self, registration_id: str, at: datetime) -> None:
+        """D6, reset: it leaves its twin behind; its next activation makes a new one."""
+        ...
+
+    def told(self, registration_id: str, at: datetime) -> bool: ...
+    def pass_twin(self, old_id: str, new_id: str, device_id: str, at: datetime) -> bool:
+        """D7: the twin passes from the old registration (disabled, its credential ended)
+        to the new one, if that has none."""
+        ...
+
     def set_disabled(self, registration_id: str, disabled: bool, at: datetime) -> None: ...
     def activate(
         self,
@@ -499,6 +574,30 @@ class RegistrationRepository(Protocol):
         credential_digest: str,
         at: datetime,
     ) -> None: ...
+
+    # A pre-registration list (D3) is staged in this transaction, checked as a whole, then
+    # applied.
+    def start_import(self) -> None: ...
+    def stage_import(self, rows: Iterable[StagedRegistration]) -> int:
+        """Stage the rows as the iterable yields them (never all at once); how many."""
+        ...
+
+    def check_import(self, group_ref: str) -> None:
+        """Refuse staged rows for duplicates in the list and serials registered in the
+        group already (one reason a row)."""
+        ...
+
+    def import_tally(self) -> dict[RegistrationRejectionCode | None, int]:
+        """Staged rows by reason refused, None counting the valid ones."""
+        ...
+
+    def import_rejections(self, after: int, limit: int) -> list[StagedRegistrationRejection]: ...
+    def apply_import(self, organization_id: str, group_ref: str, at: datetime) -> Iterator[int]:
+        """The valid staged rows become the group's registrations step by step; yields how
+        many are written so far."""
+        ...
+
+    def end_import(self) -> None: ...
 
 
 class EnrollmentRepository(Protocol):
@@ -652,9 +751,67 @@ class Gs1Reader(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OnboardingBatch:
+    """A numbered run of a provisioning group's onboarding labels (D5): numbers count 1,
+    2, ... per group; ``size`` is how many registrations it labels."""
+
+    id: str
+    organization_id: str
+    group_ref: str
+    number: int
+    size: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class OnboardingTally:
+    """How far a batch's devices have come (D5): onboarded (a twin) and activated."""
+
+    onboarded: int = 0
+    activated: int = 0
+
+
+class OnboardingBatchRepository(Protocol):
+    """Onboarding batches of a group and the registrations they label (D5)."""
+
+    def hold_group(self, group_ref: str) -> None:
+        """Hold the group's row to the end of the transaction: batches of one group are
+        numbered and filled one at a time."""
+        ...
+
+    def next_number(self, group_ref: str) -> int: ...
+    def add(self, batch: OnboardingBatch) -> None: ...
+    def fill(self, batch_id: str, group_ref: str, count: int) -> int:
+        """Put the group's first ``count`` enabled registrations in no batch (by serial)
+        into the batch; how many."""
+        ...
+
+    def set_size(self, batch_id: str, size: int) -> None: ...
+    def get(self, scope: Scope, group_ref: str, number: int) -> OnboardingBatch | None: ...
+    def of_group(self, scope: Scope, group_ref: str) -> list[OnboardingBatch]:
+        """The group's batches, newest first."""
+        ...
+
+    def tally(self, group_ref: str) -> dict[str, OnboardingTally]:
+        """The group's batches' registrations counted, by batch id (empty ones absent)."""
+        ...
+
+    def serials_page(
+        self, group_ref: str, batch_id: str, after: str | None, limit: int
+    ) -> list[str]:
+        """The batch's serials after ``after``, in order."""
+        ...
+
+    def claim(self, registration_id: str, device_id: str, at: datetime) -> bool:
+        """Give the registration the twin it was onboarded into, if it has none yet."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories share it; leaving without commit() rolls back."""
 
+    onboarding_batches: OnboardingBatchRepository
     organizations: OrganizationRepository
     departments: DepartmentRepository
     persons: PersonRepository
@@ -678,6 +835,7 @@ class UnitOfWork(Protocol):
     environments: EnvironmentRepository
     provisioning_groups: ProvisioningGroupRepository
     registrations: RegistrationRepository
+    activations: ActivationRepository
     interactions: InteractionRepository
     notifications: NotificationRepository
     service_records: ServiceRecordRepository
@@ -699,10 +857,12 @@ class UnitOfWork(Protocol):
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self, *, read_only: bool = False) -> UnitOfWork:
+    def __call__(self, *, read_only: bool = False, single_statement: bool = False) -> UnitOfWork:
         """A new unit of work. A ``read_only`` one only reads and cannot commit, so the
         storage may skip opening and rolling back a transaction (each read still sees
-        committed data; reads the hot public paths do, A12)."""
+        committed data; reads the hot public paths do, A12). A ``single_statement`` one
+        makes one write, which the storage may run as a transaction of its own (only
+        repository methods that say so are one statement)."""
         ...
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -797,6 +798,8 @@ registrations = Table(
     Column("environment_id", ID, ForeignKey("environments.id")),
     Column("credential_digest", String(64)),
     Column("activated_at", UtcDateTime()),
+    # Reprovisioned (D6) and not yet told: its next check-in says `reprovision`.
+    Column("reprovision_pending", Boolean, nullable=False, server_default=false()),
     _created_at(),
     Column("updated_at", UtcDateTime(), nullable=False),
     UniqueConstraint("group_ref", "serial"),

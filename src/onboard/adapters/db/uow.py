@@ -2,20 +2,56 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
-from sqlalchemy import Connection, Engine, insert
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from onboard.adapters.db import repositories as r
-from onboard.adapters.db import tables as t
 from onboard.domain.access import Actor
-from onboard.domain.audit import AuditEntry, Change
+from onboard.domain.audit import Change, entry_of, event_of
 from onboard.domain.clock import Clock
 from onboard.domain.errors import Conflict
 from onboard.services import ports
 from onboard.services.ports import Ids
+
+# The repositories a unit of work offers, each made on its first use in the unit (a unit
+# uses a few of them: an activation two, D4, §7).
+_REPOSITORIES: dict[str, Callable[[Connection], object]] = {
+    "organizations": r.SqlOrganizations,
+    "departments": r.SqlDepartments,
+    "persons": r.SqlPersons,
+    "members": r.SqlMembers,
+    "customers": r.SqlCustomers,
+    "customer_users": r.SqlCustomerUsers,
+    "tokens": r.SqlTokens,
+    "sessions": r.SqlSessions,
+    "rate_limits": r.SqlRateLimits,
+    "_audit": r.SqlAudit,
+    "audit": r.SqlAudit,
+    "templates": r.SqlTemplates,
+    "devices": r.SqlDevices,
+    "codes": r.SqlCodes,
+    "batches": r.SqlBatches,
+    "products": r.SqlProducts,
+    "licenses": r.SqlLicenses,
+    "pairing_codes": r.SqlPairingCodes,
+    "configurations": r.SqlConfigurations,
+    "client_devices": r.SqlClientDevices,
+    "enrollments": r.SqlEnrollments,
+    "environments": r.SqlEnvironments,
+    "provisioning_groups": r.SqlProvisioningGroups,
+    "registrations": r.SqlRegistrations,
+    "activations": r.SqlActivations,
+    "interactions": r.SqlInteractions,
+    "notifications": r.SqlNotifications,
+    "service_records": r.SqlServiceRecords,
+    "documents": r.SqlDocuments,
+    "dynamic_rules": r.SqlDynamicRules,
+    "onboarding_batches": r.SqlOnboardingBatches,
+}
 
 
 class SqlUnitOfWork:
@@ -26,7 +62,12 @@ class SqlUnitOfWork:
     statement sees committed data on its own either way, so the code page (A12) saves the
     BEGIN and ROLLBACK round trips, and psycopg keeps the statements it prepared (a ROLLBACK
     drops them). On SQLite it is an ordinary unit (one writer at a time needs the
-    transaction)."""
+    transaction).
+
+    A ``single_statement`` unit writes with one statement on PostgreSQL, which is a
+    transaction of its own: it opens none either (an activation's writes, D4, §7); its
+    commit() has nothing left to do. On SQLite it is an ordinary unit too, so a repository
+    may write there with several statements what is one statement on PostgreSQL."""
 
     organizations: ports.OrganizationRepository
     departments: ports.DepartmentRepository
@@ -51,16 +92,28 @@ class SqlUnitOfWork:
     environments: ports.EnvironmentRepository
     provisioning_groups: ports.ProvisioningGroupRepository
     registrations: ports.RegistrationRepository
+    activations: ports.ActivationRepository
     interactions: ports.InteractionRepository
     notifications: ports.NotificationRepository
     service_records: ports.ServiceRecordRepository
     documents: ports.DocumentRepository
     dynamic_rules: ports.DynamicRuleRepository
+    onboarding_batches: ports.OnboardingBatchRepository
+    _audit: r.SqlAudit
 
-    def __init__(self, engine: Engine, clock: Clock, ids: Ids, *, read_only: bool = False) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        ids: Ids,
+        *,
+        read_only: bool = False,
+        single_statement: bool = False,
+    ) -> None:
         self._engine = engine
         self._read_only = read_only
-        self._autocommit = read_only and engine.dialect.name == "postgresql"
+        # One statement is a transaction of its own: PostgreSQL saves BEGIN and COMMIT.
+        self._autocommit = (read_only or single_statement) and engine.dialect.name == "postgresql"
         self._clock = clock
         self._ids = ids
         self._conn: Connection | None = None
@@ -72,36 +125,17 @@ class SqlUnitOfWork:
         else:
             conn.begin()
         self._conn = conn
-        self.organizations = r.SqlOrganizations(conn)
-        self.departments = r.SqlDepartments(conn)
-        self.persons = r.SqlPersons(conn)
-        self.members = r.SqlMembers(conn)
-        self.customers = r.SqlCustomers(conn)
-        self.customer_users = r.SqlCustomerUsers(conn)
-        self.tokens = r.SqlTokens(conn)
-        self.sessions = r.SqlSessions(conn)
-        self.rate_limits = r.SqlRateLimits(conn)
-        self._audit = r.SqlAudit(conn)
-        self.audit = self._audit
-        self.templates = r.SqlTemplates(conn)
-        self.devices = r.SqlDevices(conn)
-        self.codes = r.SqlCodes(conn)
-        self.batches = r.SqlBatches(conn)
-        self.products = r.SqlProducts(conn)
-        self.licenses = r.SqlLicenses(conn)
-        self.pairing_codes = r.SqlPairingCodes(conn)
-        self.configurations = r.SqlConfigurations(conn)
-        self.client_devices = r.SqlClientDevices(conn)
-        self.enrollments = r.SqlEnrollments(conn)
-        self.environments = r.SqlEnvironments(conn)
-        self.provisioning_groups = r.SqlProvisioningGroups(conn)
-        self.registrations = r.SqlRegistrations(conn)
-        self.interactions = r.SqlInteractions(conn)
-        self.notifications = r.SqlNotifications(conn)
-        self.service_records = r.SqlServiceRecords(conn)
-        self.documents = r.SqlDocuments(conn)
-        self.dynamic_rules = r.SqlDynamicRules(conn)
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """A repository on its first use in the unit, kept for the rest of it."""
+        make = _REPOSITORIES.get(name)
+        conn = self.__dict__.get("_conn")
+        if make is None or conn is None:
+            raise AttributeError(name)
+        repository = make(conn)
+        setattr(self, name, repository)
+        return repository
 
     def __exit__(
         self,
@@ -123,6 +157,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._conn is not None, "commit() outside the unit of work"
         assert not self._read_only, "commit() in a read-only unit of work"
+        if self._autocommit:
+            return  # the one statement committed as it ran
         try:
             self._conn.commit()
         except IntegrityError as exc:
@@ -133,35 +169,5 @@ class SqlUnitOfWork:
         assert self._conn is not None, "record() outside the unit of work"
         assert not self._read_only, "record() in a read-only unit of work"
         now = self._clock.now()
-        entry = AuditEntry(
-            id=self._ids.new(),
-            organization_id=organization_id,
-            at=now,
-            actor_kind=actor.kind.value,
-            actor_id=actor.id,
-            actor_label=actor.label,
-            action=change.action,
-            target_type=change.target.type,
-            target_id=change.target.id,
-            before=change.before,
-            after=change.after,
-            source_ip=actor.source_ip,
-            departments=change.target.departments,
-            device_id=change.timeline_device,
-        )
-        self._audit.add(entry)
-        self._conn.execute(
-            insert(t.outbox_events).values(
-                id=self._ids.new(),
-                organization_id=organization_id,
-                type=change.action,
-                occurred_at=now,
-                payload={
-                    "target": {"type": change.target.type, "id": change.target.id},
-                    "actor": {"kind": actor.kind.value, "id": actor.id},
-                    "before": change.before,
-                    "after": change.after,
-                },
-                published_at=None,
-            )
-        )
+        self._audit.add(entry_of(self._ids.new(), now, actor, change, organization_id))
+        self._audit.add_event(event_of(self._ids.new(), now, actor, change, organization_id))

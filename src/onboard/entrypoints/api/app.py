@@ -20,7 +20,10 @@ from onboard.entrypoints.api import (
     licensing,
     me,
     members,
+    onboarding,
+    provisioning,
     public,
+    registrations,
     templates,
     tokens,
 )
@@ -47,7 +50,8 @@ def api_router() -> APIRouter:
     # far the most requested (A12, §7), come first.
     for module in (
         public, me, departments, members, tokens, customers, audit, templates, imports, devices,
-        codes, batches, dynamic_rules, enrollment_import,
+        codes, batches, dynamic_rules, enrollment_import, provisioning, registrations,
+        onboarding,
     ):  # fmt: skip
         router.include_router(module.router)
     for part in (*licensing.routers, *enrollments.routers):

@@ -6,11 +6,25 @@ from __future__ import annotations
 
 import typer
 
-from onboard.entrypoints.cli import codes, device, devices, enrollments, gateway, keys, server
+from onboard.entrypoints.cli import (
+    codes,
+    device,
+    devices,
+    enrollments,
+    environments,
+    gateway,
+    groups,
+    keys,
+    onboarding,
+    registrations,
+    server,
+)
 
 app = typer.Typer(help="onboard: devices from the factory to the field.", no_args_is_help=True)
-for _module in (server, codes, devices, device, enrollments, gateway, keys):
+for _module in (server, codes, devices, device, enrollments, gateway, keys, environments, groups):
     _module.register(app)
+registrations.register(app)
+onboarding.register(app)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """`onboard device`: the reference device client from the command line (SPEC §5): pair
-with a scanned code (B5), enroll with an access key (C3), and check in (B8, B9, C6)."""
+with a scanned code (B5), enroll with an access key (C3), activate with a burned device
+key (D4), and check in (B8, B9, C6)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 import onboard
-from onboard.device import client, enrollment
+from onboard.device import client, enrollment, provisioning
 from onboard.device.client import DeviceApiError
 from onboard.device.enrollment import NotCompleted
 from onboard.device.hardware import local_capabilities, local_hardware_id
@@ -20,8 +21,9 @@ from onboard.device.store import StateFileError
 from onboard.entrypoints.cli.common import fail
 
 device_app = typer.Typer(
-    help="Act as a device: pair with a scanned code as a product's client does, or enroll "
-    "with the access key printed on it; then check in (SPEC B5, B8, B9, C3, C6).",
+    help="Act as a device: pair with a scanned code as a product's client does, enroll "
+    "with the access key printed on it, or activate with the device key burned into it; "
+    "then check in (SPEC B5, B8, B9, C3, C6, D4).",
     no_args_is_help=True,
 )
 
@@ -44,6 +46,10 @@ ENROLL_HINTS = {
     "(NTP) and try again.",
     "not_enrolled": "No enrollment waits for this serial: ask an Administrator (or a Device "
     "Manager who is also an IoT Manager) to create one first.",
+    "not_registered": "The serial is not registered in this provisioning group (or the group "
+    "id is wrong): ask the group's IoT Manager to register it.",
+    "registration_disabled": "This serial's registration is disabled: ask the group's IoT "
+    "Manager why.",
 }
 
 
@@ -180,13 +186,56 @@ def device_enroll(
     typer.echo(f"Credential stored in {state_file}.")
 
 
+@device_app.command("activate")
+def device_activate(
+    server: Annotated[str, typer.Option(metavar="URL", help="The onboard server.")],
+    group: Annotated[
+        str, typer.Option(metavar="G", help="The provisioning group id burned into the device.")
+    ],
+    serial: Annotated[str, typer.Option(metavar="S", help="This device's serial number.")],
+    device_key: Annotated[
+        str,
+        typer.Option(
+            metavar="K",
+            help="The device key burned into the device (`onboard groups derive-keys` makes "
+            "them); '-' reads it from standard input.",
+        ),
+    ],
+    state_file: NewStateFile = None,
+) -> None:
+    """Activate this machine as the device with this group id, serial and device key (SPEC
+    D4, §6): prove it holds the key and keep the credential, environment, configuration
+    and attributes in the state file. Activating again keeps the twin and replaces the
+    credential. Prints the device id and environment, never the credential."""
+    state_file = state_file or default_state_file()
+    if device_key == "-":
+        device_key = sys.stdin.readline()
+    if not group.strip() or not serial.strip() or not device_key.strip():
+        raise fail("Give the group id, the serial and the device key; none may be empty.", status=2)
+    try:
+        state = provisioning.activate(server, group, serial, device_key, state_file=state_file)
+    except DeviceApiError as exc:
+        raise fail(explain(exc), status=2 if exc.status == 422 else 1) from None
+    except OSError as exc:
+        raise fail(f"The credential cannot be stored in {state_file}: {exc}") from None
+    environment = state.environment or {}
+    typer.echo(f"Activated as device {state.device_id}.")
+    typer.echo(
+        f"Environment: {environment['name']} ({environment.get('api_url')}, "
+        f"{environment.get('mqtt_url')})."
+        if environment.get("name")
+        else "Environment: none is up in this device's group."
+    )
+    typer.echo(f"Credential stored in {state_file}.")
+
+
 @device_app.command("run")
 def device_run(
     state_file: Annotated[
         Path | None,
         typer.Option(
             metavar="PATH",
-            help="The state file `device pair` or `device enroll` wrote.",
+            help="The state file `device pair`, `device enroll` or `device activate` wrote.",
             dir_okay=False,
         ),
     ] = None,

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 import onboard
 from onboard.bootstrap import Container
 from onboard.entrypoints.api import errors
-from onboard.entrypoints.device_api import checkin, enrollment, pairing
+from onboard.entrypoints.device_api import checkin, enrollment, pairing, provisioning
 
 PREFIX = "/device/v1"
 
@@ -18,7 +18,8 @@ def device_app(built: Container) -> FastAPI:
     app = FastAPI(
         title="onboard device API",
         version=onboard.__version__,
-        description="What devices call: pairing with a scanned code and checking in (SPEC §6).",
+        description="What devices call: activating, pairing with a scanned code, enrolling and "
+        "checking in (SPEC §6).",
         openapi_url="/openapi.json",
         docs_url="/docs",
         redoc_url=None,
@@ -29,4 +30,5 @@ def device_app(built: Container) -> FastAPI:
     app.include_router(pairing.router)
     app.include_router(checkin.router)
     app.include_router(enrollment.router)
+    app.include_router(provisioning.router)
     return app

@@ -3,11 +3,13 @@ says what it did (SPEC §6, B8, B9). The device's credential is its bearer token
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from onboard.domain.commands import Command
 from onboard.domain.errors import Unauthenticated
 from onboard.entrypoints.api.errors import PROBLEM_TYPE
 from onboard.entrypoints.api.schemas import Problem
@@ -20,6 +22,7 @@ from onboard.entrypoints.device_api.schemas import (
 )
 from onboard.entrypoints.http import container
 from onboard.services import device_enrollment, licensing
+from onboard.services.provisioning import checkin as provisioning_checkin
 
 router = APIRouter(tags=["check-in"])
 
@@ -51,21 +54,33 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 @router.post("/checkin", response_model=CheckinPublic, responses=PROBLEMS)
 def checkin(body: CheckinRequest, device: Credential, request: Request) -> CheckinPublic:
-    """The configuration when it changed (B8) and the commands waiting: `unpair` once the
-    licensed device was removed (B9), `unenroll` once the enrolled device's enrollment was
-    deleted (C6)."""
+    """The configuration when it changed (B8; a provisioned device's is its group's, D4)
+    and the commands waiting: `unpair` once the licensed device was removed (B9),
+    `unenroll` once the enrolled device's enrollment was deleted (C6), `reprovision` once
+    the provisioned device was moved (D6: it activates again to learn where to)."""
     svc = container(request).services
     try:
         found = licensing.checkin(svc, device, configuration_etag=body.configuration_etag)
     except Unauthenticated:
-        # Not a licensed client device: perhaps an enrolled one (C6: `unenroll`).
+        # Not a licensed client device: perhaps an enrolled one (C6: `unenroll`), or a
+        # provisioned one (D4: its group's configuration).
         enrolled = device_enrollment.holder(svc, device)
-        if enrolled is None:
+        if enrolled is not None:
+            return CheckinPublic(
+                configuration=None, commands=_commands(device_enrollment.commands_for(enrolled))
+            )
+        provisioned = provisioning_checkin.holder(svc, device)
+        if provisioned is None:
             raise
-        commands = device_enrollment.commands_for(enrolled)
+        answer = provisioning_checkin.checkin(
+            svc, provisioned, configuration_etag_held=body.configuration_etag
+        )
+        given = answer.configuration
         return CheckinPublic(
-            configuration=None,
-            commands=[CommandPublic(id=c.id, type=c.type, params=c.params) for c in commands],
+            configuration=None
+            if given is None
+            else ConfigurationPublic(id=given[0], etag=given[1], body=given[2]),
+            commands=_commands(answer.commands),
         )
     configuration = found.configuration
     return CheckinPublic(
@@ -74,8 +89,12 @@ def checkin(body: CheckinRequest, device: Credential, request: Request) -> Check
         else ConfigurationPublic(
             id=configuration.id, etag=configuration.etag, body=configuration.body
         ),
-        commands=[CommandPublic(id=c.id, type=c.type, params=c.params) for c in found.commands],
+        commands=_commands(found.commands),
     )
+
+
+def _commands(commands: Iterable[Command]) -> list[CommandPublic]:
+    return [CommandPublic(id=c.id, type=c.type, params=c.params) for c in commands]
 
 
 @router.post("/commands/{command_id}/ack", responses=PROBLEMS)
@@ -85,7 +104,12 @@ def ack(command_id: str, body: AckRequest, device: Credential, request: Request)
     try:
         licensing.acknowledge(svc, device, command_id, ok=body.ok)
     except Unauthenticated:
-        if device_enrollment.holder(svc, device) is None:
+        if device_enrollment.holder(svc, device) is not None:
+            device_enrollment.acknowledge(svc, device, command_id, ok=body.ok)
+            return {}
+        provisioned = provisioning_checkin.holder(svc, device)
+        if provisioned is None:
             raise
-        device_enrollment.acknowledge(svc, device, command_id, ok=body.ok)
+        if body.ok:
+            provisioning_checkin.acknowledge(svc, provisioned, command_id)
     return {}

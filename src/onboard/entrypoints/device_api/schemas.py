@@ -125,3 +125,33 @@ class SightingBody(DeviceBody):
 
 class NearbyRequest(DeviceBody):
     serials: list[SightingBody] = Field(max_length=1000)
+
+
+class ActivateRequest(DeviceBody):
+    group_id: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    serial: str = Field(min_length=1, max_length=100, pattern=NO_NUL)
+    expires: int = Field(description="Unix seconds: the proof holds until then, at most an hour.")
+    signature: str = Field(
+        max_length=200,
+        description='b64(HMAC-SHA256(device key, group_id + "\\n" + serial + "\\n" + '
+        "str(expires))) (§6, D2).",
+    )
+
+
+class EnvironmentPublic(BaseModel):
+    name: str
+    api_url: str
+    mqtt_url: str
+
+
+class ActivatedPublic(BaseModel):
+    device_id: str
+    credential: str = Field(
+        description="The device's secret, returned once: send it as `Authorization: Bearer`. "
+        "Each activation gives a new one and ends the one before."
+    )
+    environment: EnvironmentPublic | None = Field(
+        description="Where to connect (D4); null when the group has no environment up."
+    )
+    configuration: dict[str, Any]
+    attributes: dict[str, Any]

@@ -1,38 +1,48 @@
 """Plug-and-play activation (SPEC D4, §6): a device proves it holds the key derived from
 its group's secret and its serial, and gets its twin, a credential, its environment, its
 configuration and initial attributes. Activating again keeps the twin and rotates the
-credential. Concurrent activations of one device wait for each other on its registration's
-row: one twin, whatever the timing."""
+credential. Everything an activation reads comes in one query (§7: a thousand a second);
+concurrent first activations of one device race to give its registration a twin, and the
+loser becomes a repeat: one twin, whatever the timing."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 from onboard.domain.access import Actor, ActorKind, Scope
-from onboard.domain.audit import Change, Target
+from onboard.domain.audit import Change, Target, entry_of, event_of
 from onboard.domain.devices import Device, DeviceStatus, Location
 from onboard.domain.errors import (
+    Forbidden,
     NotRegistered,
+    RateLimited,
     RegistrationDisabled,
     SignatureExpired,
+    Unauthenticated,
 )
 from onboard.domain.provisioning import (
+    ActivationView,
     Environment,
     ProvisioningGroup,
     Registration,
     RegistrationMode,
+    ReprovisionPolicy,
     allocate,
     check_activation,
+    group_secret_context,
 )
 from onboard.domain.values import digest_secret
-from onboard.services.ports import Services, UnitOfWork
-from onboard.services.provisioning.groups import group_secrets
+from onboard.services.common import ATTEMPT_WINDOW_SECONDS
+from onboard.services.ports import Services
+from onboard.services.provisioning.reprovisioning import refuse_if_never
 
 # §6: a proof names a time no more than this far ahead (and not in the past).
 MAX_AHEAD = timedelta(hours=1)
+WINDOW = ATTEMPT_WINDOW_SECONDS
 
 
 @dataclass(frozen=True)
@@ -69,7 +79,7 @@ def _check_time(svc: Services, expires: int) -> None:
 
 def _environment(
     group: ProvisioningGroup,
-    environments: list[Environment],
+    environments: Sequence[Environment],
     registration: Registration,
 ) -> Environment | None:
     """The device's environment: the one it has while that is still the group's and up,
@@ -100,23 +110,58 @@ def _twin(svc: Services, group: ProvisioningGroup, registration: Registration) -
     )
 
 
-def _registration(
-    svc: Services, uow: UnitOfWork, group: ProvisioningGroup, serial: str
-) -> Registration:
-    registration = uow.registrations.get(group.id, serial, for_change=True)
+def _registration(svc: Services, view: ActivationView, serial: str) -> Registration:
+    """The serial's registration; an open group's device registers as it activates (D3),
+    in a transaction of its own (concurrent first activations make one)."""
+    group, registration = view.group, view.registration
     if registration is None:
         if group.registration_mode is RegistrationMode.PREREGISTERED:
             raise NotRegistered(f"Serial {serial!r} is not registered in group {group.group_id!r}.")
-        now = svc.clock.now()
-        registration = uow.registrations.ensure(
-            Registration(
-                svc.ids.new(), group.organization_id, group.id, serial, {}, False, None, None,
-                None, now,
-            )
-        )  # fmt: skip
+        with svc.uow() as uow:
+            registration = uow.registrations.ensure(
+                Registration(
+                    svc.ids.new(), group.organization_id, group.id, serial, {}, False, None,
+                    None, None, svc.clock.now(),
+                )
+            )  # fmt: skip
+            uow.commit()
     if registration.disabled:
         raise RegistrationDisabled(f"The registration of serial {serial!r} is disabled.")
     return registration
+
+
+def _moved_off(view: ActivationView, registration: Registration) -> bool:
+    """D6: the device asks for another environment, its own being down (or no longer one
+    of its group's)."""
+    if registration.environment_id is None or registration.device_id is None:
+        return False
+    return not any(e.id == registration.environment_id and e.up for e in view.environments)
+
+
+def _leave(svc: Services, group: ProvisioningGroup, registration: Registration) -> Registration:
+    """D6, started by the device: the group's policy refuses (never), keeps the twin
+    (migrate), or leaves it behind for a new one from the group's defaults (reset)."""
+    refuse_if_never(group)
+    if group.reprovision_policy is not ReprovisionPolicy.RESET:
+        return registration
+    with svc.uow() as uow:
+        uow.registrations.detach(registration.id, svc.clock.now())
+        uow.commit()
+    return replace(registration, device_id=None)
+
+
+class _Raced(Exception):
+    """A concurrent activation of the same device made its twin first."""
+
+
+@dataclass(frozen=True)
+class ActivationLimits:
+    """§6 rate limits of activation, a minute each: failures per source address (devices
+    of a factory or a site share one, so successes do not count), and attempts per device
+    (its group and serial)."""
+
+    failures_per_source: int = 30
+    attempts_per_device: int = 10
 
 
 def activate(
@@ -127,51 +172,118 @@ def activate(
     expires: int,
     signature: str,
     source_ip: str | None = None,
+    limits: ActivationLimits = ActivationLimits(),
 ) -> Activation:
     """D4, §6: check the proof, then make or find the twin and hand out a new credential.
-    InvalidSignature (also for an unknown group: nothing can be checked), SignatureExpired,
-    NotRegistered, RegistrationDisabled."""
-    _check_time(svc, expires)
-    with svc.uow() as uow:
-        group = uow.provisioning_groups.by_group_id(group_id)
-        if group is None:
-            raise NotRegistered(f"No provisioning group {group_id!r}.")
-        check_activation(group_secrets(svc, group, uow), group_id, serial, expires, signature)
-        registration = _registration(svc, uow, group, serial)
-        environment = _environment(group, uow.environments.of_group(group.id), registration)
-        credential = secrets.token_urlsafe(32)
-        now = svc.clock.now()
-        actor = provisioned_actor(group.organization_id, serial, source_ip)
-        environment_id = environment.id if environment else None
-        device_id = registration.device_id
-        first = device_id is None
-        if device_id is None:
-            twin = _twin(svc, group, registration)
-            uow.devices.add(twin)
-            uow.registrations.activate(
-                registration.id, twin.id, environment_id, digest_secret(credential), now
-            )
-            device_id = twin.id
-            attributes = twin.attributes
-        else:
-            uow.registrations.rotate(
-                registration.id, environment_id, digest_secret(credential), now
-            )
-            attributes = {**group.defaults.attributes, **registration.attributes}
-        uow.record(
-            actor,
-            Change(
-                "device.activated" if first else "device.reactivated",
-                Target("device", device_id, group.defaults.departments),
-                after={
-                    "group_id": group.group_id,
-                    "serial": serial,
-                    "environment": environment.name if environment else None,
-                },
-            ),
-            organization_id=group.organization_id,
+    InvalidSignature, SignatureExpired, NotRegistered (also for an unknown group),
+    RegistrationDisabled; RateLimited past ``limits``."""
+    failures = f"activate-failed:{source_ip or 'unknown'}"
+    try:
+        return _activate(svc, group_id, serial, expires, signature, source_ip, limits, failures)
+    except (Unauthenticated, Forbidden):
+        with svc.uow() as uow:
+            uow.rate_limits.hit(failures, now=svc.clock.now(), window_seconds=WINDOW)
+            uow.commit()
+        raise
+
+
+def _refuse_if_failing(view: ActivationView | None, failed: int, limits: ActivationLimits) -> None:
+    if (view.recent_failures if view else failed) >= limits.failures_per_source:
+        raise RateLimited(
+            "Too many failed activations from here; try again in a minute.", retry_after=WINDOW
         )
+
+
+def _activate(
+    svc: Services,
+    group_id: str,
+    serial: str,
+    expires: int,
+    signature: str,
+    source_ip: str | None,
+    limits: ActivationLimits,
+    failures: str,
+) -> Activation:
+    _check_time(svc, expires)
+    try:
+        return _once(svc, group_id, serial, expires, signature, source_ip, limits, failures)
+    except _Raced:
+        # The twin is made now: this activation is a repeat of that one.
+        return _once(svc, group_id, serial, expires, signature, source_ip, limits, failures)
+
+
+def _once(
+    svc: Services,
+    group_id: str,
+    serial: str,
+    expires: int,
+    signature: str,
+    source_ip: str | None,
+    limits: ActivationLimits,
+    failures: str,
+) -> Activation:
+    """One try: everything read in one query, the proof checked, then every write in one
+    statement (on PostgreSQL: two round trips in all, §7). The writes take effect only if
+    the registration is as read (no twin, for a first activation) and the device is within
+    its rate limit."""
+    now = svc.clock.now()
+    with svc.uow(read_only=True) as uow:
+        view = uow.activations.view(group_id, serial, failures, now - timedelta(seconds=WINDOW))
+        failed = 0 if view else uow.rate_limits.count(failures, now=now, window_seconds=WINDOW)
+    if view is None:
+        _refuse_if_failing(None, failed, limits)
+        raise NotRegistered(f"No provisioning group {group_id!r}.")
+    _refuse_if_failing(view, 0, limits)
+    group = view.group
+    context = group_secret_context(group.id)
+    opened = [svc.secrets.open(sealed, context=context) for sealed in view.sealed_secrets]
+    check_activation(opened, group_id, serial, expires, signature)
+    registration = _registration(svc, view, serial)
+    moved = _moved_off(view, registration)
+    if moved:
+        registration = _leave(svc, group, registration)
+    environment = _environment(group, view.environments, registration)
+    credential = secrets.token_urlsafe(32)
+    twin = _twin(svc, group, registration) if registration.device_id is None else None
+    if twin is not None:
+        device_id, organization_id = twin.id, twin.organization_id
+        departments = twin.departments
+    else:
+        device_id = registration.device_id or ""
+        organization_id = view.device_organization_id or group.organization_id
+        departments = view.device_departments
+    first = registration.activated_at is None
+    actor = provisioned_actor(organization_id, serial, source_ip)
+    change = Change(
+        "device.activated" if first else "device.reprovisioned" if moved else "device.reactivated",
+        Target("device", device_id, departments),
+        after={
+            "group_id": group.group_id,
+            "serial": serial,
+            "environment": environment.name if environment else None,
+        },
+    )
+    with svc.uow(single_statement=True) as uow:
+        made, hits = uow.activations.write(
+            first=twin,
+            registration_id=registration.id,
+            environment_id=environment.id if environment else None,
+            credential_digest=digest_secret(credential),
+            at=now,
+            entry=entry_of(svc.ids.new(), now, actor, change, organization_id),
+            event=event_of(svc.ids.new(), now, actor, change, organization_id),
+            limit_key=f"activate:{group_id}\n{serial}",
+            limit=limits.attempts_per_device,
+            window_seconds=WINDOW,
+        )
+        if hits > limits.attempts_per_device:
+            raise RateLimited(
+                "Too many activations of this device; try again in a minute.", retry_after=WINDOW
+            )
+        if not made:
+            raise _Raced
         uow.commit()
+    attributes = {**group.defaults.attributes, **registration.attributes}
     return Activation(
         device_id, credential, environment, group.defaults.configuration, attributes, first
     )

@@ -3,6 +3,7 @@ operator for the whole platform; members choose among them for their groups."""
 
 from __future__ import annotations
 
+from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import Change, Target
 from onboard.domain.errors import NameTaken, NotFound
 from onboard.domain.provisioning import Environment, checked_environment
@@ -84,7 +85,10 @@ def set_environment_status(svc: Services, name_or_id: str, *, up: bool) -> Envir
     return after
 
 
-def list_environments(svc: Services) -> list[Environment]:
-    """Every environment, by name (members see them to choose a group's)."""
+def list_environments(svc: Services, actor: Actor | None = None) -> list[Environment]:
+    """Every environment, by name: for the operator, or for any member (``actor``), who
+    sees them to choose a group's (P2)."""
+    if actor is not None:
+        actor.require(Permission.READ)
     with svc.uow(read_only=True) as uow:
         return uow.environments.all()

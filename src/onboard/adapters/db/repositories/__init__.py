@@ -1,5 +1,6 @@
 """Repositories: load and store domain records; every scoped read applies visible() (P5)."""
 
+from onboard.adapters.db.repositories.activations import SqlActivations
 from onboard.adapters.db.repositories.audit import SqlAudit
 from onboard.adapters.db.repositories.batches import SqlBatches
 from onboard.adapters.db.repositories.codes import SqlCodes, SqlNotifications
@@ -30,6 +31,7 @@ from onboard.adapters.db.repositories.licensing import (
     SqlProducts,
 )
 from onboard.adapters.db.repositories.limits import SqlRateLimits
+from onboard.adapters.db.repositories.onboarding import SqlOnboardingBatches
 from onboard.adapters.db.repositories.provisioning import (
     SqlEnvironments,
     SqlProvisioningGroups,
@@ -37,6 +39,7 @@ from onboard.adapters.db.repositories.provisioning import (
 )
 
 __all__ = [
+    "SqlActivations",
     "SqlAudit",
     "SqlBatches",
     "SqlClientDevices",
@@ -54,6 +57,7 @@ __all__ = [
     "SqlLicenses",
     "SqlMembers",
     "SqlNotifications",
+    "SqlOnboardingBatches",
     "SqlOrganizations",
     "SqlPairingCodes",
     "SqlPersons",

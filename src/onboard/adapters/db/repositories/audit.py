@@ -17,8 +17,41 @@ from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, count, paginate
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
-from onboard.domain.audit import AuditEntry
+from onboard.domain.audit import AuditEntry, Event
 from onboard.services.ports import AuditFilter, Page, PageRequest
+
+# Built once: every change writes an entry and an event.
+_INSERT_ENTRY = insert(t.audit_entries)
+_INSERT_EVENT = insert(t.outbox_events)
+
+
+def entry_values(entry: AuditEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "organization_id": entry.organization_id,
+        "at": entry.at,
+        "actor_kind": entry.actor_kind,
+        "actor_id": entry.actor_id,
+        "actor_label": entry.actor_label,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "before": entry.before,
+        "after": entry.after,
+        "source_ip": entry.source_ip,
+        "device_id": entry.device_id,
+    }
+
+
+def event_values(event: Event) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "organization_id": event.organization_id,
+        "type": event.type,
+        "occurred_at": event.occurred_at,
+        "payload": event.payload,
+        "published_at": None,
+    }
 
 
 class SqlAudit:
@@ -49,24 +82,12 @@ class SqlAudit:
         ]
 
     def add(self, entry: AuditEntry) -> None:
-        self.conn.execute(
-            insert(t.audit_entries).values(
-                id=entry.id,
-                organization_id=entry.organization_id,
-                at=entry.at,
-                actor_kind=entry.actor_kind,
-                actor_id=entry.actor_id,
-                actor_label=entry.actor_label,
-                action=entry.action,
-                target_type=entry.target_type,
-                target_id=entry.target_id,
-                before=entry.before,
-                after=entry.after,
-                source_ip=entry.source_ip,
-                device_id=entry.device_id,
-            )
-        )
-        self.links.replace(entry.id, entry.departments)
+        self.conn.execute(_INSERT_ENTRY, entry_values(entry))
+        self.links.add(entry.id, entry.departments)
+
+    def add_event(self, event: Event) -> None:
+        """The change's event in the transactional outbox (P9)."""
+        self.conn.execute(_INSERT_EVENT, event_values(event))
 
     def list_page(self, scope: Scope, filters: AuditFilter, page: PageRequest) -> Page[AuditEntry]:
         c = t.audit_entries.c

@@ -90,6 +90,10 @@ class Linked:
 
     def replace(self, owner_id: str, departments: frozenset[str] | None) -> None:
         self.conn.execute(delete(self.links).where(self.owner == owner_id))
+        self.add(owner_id, departments)
+
+    def add(self, owner_id: str, departments: frozenset[str] | None) -> None:
+        """The links of a new owner (which has none yet: nothing to delete first)."""
         if departments:
             self.conn.execute(
                 insert(self.links),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, delete, exists, insert, or_, select, update
@@ -142,6 +143,40 @@ class SqlTemplates:
         return count(self.conn, t.devices, t.devices.c.template_id == template_id)
 
 
+# Built once: a new device (activations make them by the thousand a second, D4) pays only
+# for its values.
+_INSERT_DEVICE = insert(t.devices)
+
+
+def device_values(device: Device) -> dict[str, Any]:
+    """A device's columns that change with it."""
+    return {
+        "name": device.name,
+        "serial": device.serial,
+        "template_id": device.template_id,
+        "attributes": device.attributes,
+        "customer_id": device.customer_id,
+        "location_text": device.location.text,
+        "latitude": device.location.latitude,
+        "longitude": device.location.longitude,
+        "status": device.status.value,
+        "updated_at": device.updated_at,
+        "gtin": device.gtin,
+        "photo_key": device.photo_key,
+        "photo_content_type": device.photo_content_type,
+    }
+
+
+def new_device_values(device: Device) -> dict[str, Any]:
+    """Every column of a new device's row."""
+    return {
+        "id": device.id,
+        "organization_id": device.organization_id,
+        "created_at": device.created_at,
+        **device_values(device),
+    }
+
+
 class SqlDevices:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -157,32 +192,11 @@ class SqlDevices:
 
     @staticmethod
     def _values(device: Device) -> dict[str, Any]:
-        return {
-            "name": device.name,
-            "serial": device.serial,
-            "template_id": device.template_id,
-            "attributes": device.attributes,
-            "customer_id": device.customer_id,
-            "location_text": device.location.text,
-            "latitude": device.location.latitude,
-            "longitude": device.location.longitude,
-            "status": device.status.value,
-            "updated_at": device.updated_at,
-            "gtin": device.gtin,
-            "photo_key": device.photo_key,
-            "photo_content_type": device.photo_content_type,
-        }
+        return device_values(device)
 
     def add(self, device: Device) -> None:
-        self.conn.execute(
-            insert(t.devices).values(
-                id=device.id,
-                organization_id=device.organization_id,
-                created_at=device.created_at,
-                **self._values(device),
-            )
-        )
-        self.links.replace(device.id, device.departments)
+        self.conn.execute(_INSERT_DEVICE, new_device_values(device))
+        self.links.add(device.id, device.departments)
 
     def get(self, scope: Scope, device_id: str, *, for_change: bool = False) -> Device | None:
         if for_change:
@@ -278,6 +292,25 @@ class SqlDevices:
         hold_device(self.conn, device.id, exclusive=True)
         self.links.replace(device.id, device.departments)
         refresh(self.conn, t.codes.c.device_id == device.id)
+
+    def move(self, device_id: str, organization_id: str, at: datetime) -> None:
+        """D6: the twin goes to another organization with its documents, service records
+        and interactions; what only its old organization has (departments, customer,
+        template) it leaves behind. Its codes are unpaired by the caller first."""
+        self.conn.execute(
+            update(t.devices)
+            .where(t.devices.c.id == device_id)
+            .values(
+                organization_id=organization_id, customer_id=None, template_id=None, updated_at=at
+            )
+        )
+        self.links.replace(device_id, frozenset())
+        for owned in (t.documents, t.service_records, t.device_interactions):
+            self.conn.execute(
+                update(owned)
+                .where(owned.c.device_id == device_id)
+                .values(organization_id=organization_id)
+            )
 
     def delete(self, device_id: str) -> None:
         """Delete the device; codes still paired with it (paired since the caller released

@@ -5,17 +5,19 @@ make one twin (D4)."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, delete, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, bulk_insert, paginate
+from onboard.adapters.db.repositories.registration_import import RegistrationImports
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
 from onboard.domain.provisioning import (
@@ -143,13 +145,20 @@ class SqlProvisioningGroups:
         rows = self.conn.execute(select(t.provisioning_groups).where(*where)).all()
         return next(iter(self._records(rows)), None)
 
-    def add(self, group: ProvisioningGroup, sealed_secret: str, at: datetime) -> None:
+    def add(
+        self,
+        group: ProvisioningGroup,
+        sealed_secret: str,
+        at: datetime,
+        sealed_secondary: str | None = None,
+    ) -> None:
         self.conn.execute(
             insert(t.provisioning_groups).values(
                 id=group.id,
                 organization_id=group.organization_id,
                 group_id=group.group_id,
                 secret=sealed_secret,
+                secondary_secret=sealed_secondary,
                 created_at=at,
                 **self._settings(group, at),
             )
@@ -195,6 +204,10 @@ class SqlProvisioningGroups:
 
     def get(self, scope: Scope, group_ref: str) -> ProvisioningGroup | None:
         return self._one(visible(scope, t.provisioning_groups), _group.id == group_ref)
+
+    def by_group_ref(self, group_ref: str) -> ProvisioningGroup | None:
+        """A group by its record's id, whatever the organization (for its devices)."""
+        return self._one(_group.id == group_ref)
 
     def by_group_id(self, group_id: str) -> ProvisioningGroup | None:
         """The group a device names (platform-wide: devices send only the public id)."""
@@ -266,16 +279,45 @@ def _registration(row: Row[Any]) -> Registration:
         row.activated_at,
         row.created_at,
         row.batch_id,
+        row.reprovision_pending,
     )
 
 
-class SqlRegistrations:
+# Built once: activations run them by the thousand a second (D4, §7).
+_ACTIVATE = (
+    update(t.registrations)
+    .where(_reg.id == bindparam("registration_id"), _reg.device_id.is_(None))
+    .values(
+        device_id=bindparam("device_id"),
+        environment_id=bindparam("environment_id"),
+        credential_digest=bindparam("credential_digest"),
+        activated_at=bindparam("activated_at"),
+        updated_at=bindparam("updated_at"),
+        reprovision_pending=False,
+    )
+)
+_ROTATE = (
+    update(t.registrations)
+    .where(_reg.id == bindparam("registration_id"))
+    .values(
+        environment_id=bindparam("environment_id"),
+        credential_digest=bindparam("credential_digest"),
+        activated_at=bindparam("activated_at"),
+        updated_at=bindparam("updated_at"),
+        reprovision_pending=False,
+    )
+)
+
+
+class SqlRegistrations(RegistrationImports):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def add_many(self, registrations: Sequence[Registration]) -> None:
         """New registrations (COPY on PostgreSQL); a serial registered already in its group
         is a clash (the unit of work's Conflict)."""
+        # COPY takes JSON as its text; an executemany takes what the JSON type binds.
+        as_json: Any = json.dumps if self.conn.dialect.name == "postgresql" else (lambda v: v)
         bulk_insert(
             self.conn,
             t.registrations,
@@ -285,7 +327,7 @@ class SqlRegistrations:
                     "organization_id": r.organization_id,
                     "group_ref": r.group_ref,
                     "serial": r.serial,
-                    "attributes": r.attributes,
+                    "attributes": as_json(r.attributes),
                     "disabled": r.disabled,
                     "batch_id": r.batch_id,
                     "device_id": r.device_id,
@@ -354,6 +396,81 @@ class SqlRegistrations:
             self.conn, query, _reg.id, page, lambda rows: [_registration(r) for r in rows]
         )
 
+    def list_by_serial(self, scope: Scope, group_ref: str, page: PageRequest) -> Page[Registration]:
+        """The group's registrations in the order of their serials, the page after the
+        registration ``page.after`` (an id, opaque to clients as every cursor): keyset on
+        the group's unique (group_ref, serial) index, fast at any depth of a million."""
+        query = select(t.registrations).where(
+            visible(scope, t.registrations), _reg.group_ref == group_ref
+        )
+        if page.after is not None:
+            last = select(_reg.serial).where(_reg.id == page.after, _reg.group_ref == group_ref)
+            query = query.where(_reg.serial > last.scalar_subquery())
+        rows = self.conn.execute(query.order_by(_reg.serial).limit(page.limit + 1)).all()
+        more = len(rows) > page.limit
+        rows = rows[: page.limit]
+        return Page([_registration(r) for r in rows], rows[-1].id if more and rows else None)
+
+    def pass_twin(self, old_id: str, new_id: str, device_id: str, at: datetime) -> bool:
+        """D7: the twin passes from the old registration to the new one, which has none:
+        the old one keeps neither twin nor credential and is disabled (its hardware is out
+        of service); the new one waits for its device's activation into the twin. False
+        (and nothing changed) when the new one has a twin meanwhile."""
+        taken = self.conn.execute(
+            update(t.registrations)
+            .where(_reg.id == new_id, _reg.device_id.is_(None))
+            .values(
+                device_id=device_id,
+                credential_digest=None,
+                environment_id=None,
+                activated_at=None,
+                updated_at=at,
+            )
+        )
+        if taken.rowcount != 1:
+            return False
+        self.conn.execute(
+            update(t.registrations)
+            .where(_reg.id == old_id)
+            .values(device_id=None, credential_digest=None, disabled=True, updated_at=at)
+        )
+        return True
+
+    def reprovision(
+        self, registration_id: str, device_id: str, environment_id: str | None, at: datetime
+    ) -> None:
+        """D6: the registration's new twin (the same one, migrated; a new one, reset) and
+        environment, to be told at its device's next check-in."""
+        self.conn.execute(
+            update(t.registrations)
+            .where(_reg.id == registration_id)
+            .values(
+                device_id=device_id,
+                environment_id=environment_id,
+                reprovision_pending=True,
+                updated_at=at,
+            )
+        )
+
+    def detach(self, registration_id: str, at: datetime) -> None:
+        """D6, reset: the registration leaves its twin behind; its next activation makes a
+        new one from the group's defaults."""
+        self.conn.execute(
+            update(t.registrations)
+            .where(_reg.id == registration_id)
+            .values(device_id=None, updated_at=at)
+        )
+
+    def told(self, registration_id: str, at: datetime) -> bool:
+        """Its device acknowledged the reprovisioning: nothing pending any more. Whether
+        something was."""
+        done = self.conn.execute(
+            update(t.registrations)
+            .where(_reg.id == registration_id, _reg.reprovision_pending.is_(True))
+            .values(reprovision_pending=False, updated_at=at)
+        )
+        return done.rowcount == 1
+
     def set_disabled(self, registration_id: str, disabled: bool, at: datetime) -> None:
         self.conn.execute(
             update(t.registrations)
@@ -372,15 +489,15 @@ class SqlRegistrations:
         """Give a registration its twin, environment and credential, if it has no twin yet
         (another activation may have given it one meanwhile: False then)."""
         done = self.conn.execute(
-            update(t.registrations)
-            .where(_reg.id == registration_id, _reg.device_id.is_(None))
-            .values(
-                device_id=device_id,
-                environment_id=environment_id,
-                credential_digest=credential_digest,
-                activated_at=at,
-                updated_at=at,
-            )
+            _ACTIVATE,
+            {
+                "registration_id": registration_id,
+                "device_id": device_id,
+                "environment_id": environment_id,
+                "credential_digest": credential_digest,
+                "activated_at": at,
+                "updated_at": at,
+            },
         )
         return done.rowcount == 1
 
@@ -393,12 +510,12 @@ class SqlRegistrations:
     ) -> None:
         """A new credential (the old one stops at once) and the environment it is sent to."""
         self.conn.execute(
-            update(t.registrations)
-            .where(_reg.id == registration_id)
-            .values(
-                environment_id=environment_id,
-                credential_digest=credential_digest,
-                activated_at=at,
-                updated_at=at,
-            )
+            _ROTATE,
+            {
+                "registration_id": registration_id,
+                "environment_id": environment_id,
+                "credential_digest": credential_digest,
+                "activated_at": at,
+                "updated_at": at,
+            },
         )

@@ -1,0 +1,74 @@
+"""POST /device/v1/activate: plug-and-play activation (SPEC D4, §6). A device proves it
+holds the key derived from its group's secret and its serial, and gets its twin, a
+credential, its environment, its configuration and initial attributes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from onboard.entrypoints.api.errors import PROBLEM_TYPE
+from onboard.entrypoints.api.schemas import Problem
+from onboard.entrypoints.device_api.schemas import ActivatedPublic, ActivateRequest
+from onboard.entrypoints.http import client_ip, container
+from onboard.services.provisioning.activation import ActivationLimits, activate
+
+router = APIRouter(tags=["provisioning"])
+
+_problem = {"content": {PROBLEM_TYPE: {"schema": Problem.model_json_schema()}}}
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, "model": Problem, **_problem}
+    for status, description in [
+        (
+            401,
+            "`invalid_signature`; `signature_expired`: expires in the past or more than an "
+            "hour ahead",
+        ),
+        (
+            403,
+            "`not_registered`: the serial is not registered in its group (or the group is "
+            "unknown); `registration_disabled`",
+        ),
+        (422, "`invalid`: the body is not valid"),
+        (429, "`rate_limited`: too many failures from this address or activations of this "
+         "device; see Retry-After"),
+    ]
+}  # fmt: skip
+
+
+@router.post("/activate", response_model=ActivatedPublic, responses=PROBLEMS)
+def activate_device(body: ActivateRequest, request: Request) -> JSONResponse:
+    """D4: the device's twin (made on its first activation from its group's defaults), a
+    new credential, the environment it is allocated, its configuration and attributes.
+    Activating again keeps the twin and rotates the credential."""
+    built = container(request)
+    settings = built.settings
+    done = activate(
+        built.services,
+        group_id=body.group_id,
+        serial=body.serial,
+        expires=body.expires,
+        signature=body.signature,
+        source_ip=client_ip(request),
+        limits=ActivationLimits(settings.activation_failures, settings.activation_attempts),
+    )
+    environment = done.environment
+    # The answer as the schema above describes it, written directly: the thousand
+    # activations a second of §7 skip the response model's validation.
+    return JSONResponse(
+        {
+            "device_id": done.device_id,
+            "credential": done.credential,
+            "environment": None
+            if environment is None
+            else {
+                "name": environment.name,
+                "api_url": environment.api_url,
+                "mqtt_url": environment.mqtt_url,
+            },
+            "configuration": done.configuration,
+            "attributes": done.attributes,
+        }
+    )
