@@ -32,6 +32,7 @@ from onboard.entrypoints.web.session import MemberActor, Svc
 from onboard.services import devices, dynamic_codes, pairing
 from onboard.services.dynamic_codes import Scanned, ScanOutcome
 from onboard.services.ports import Services
+from onboard.services.provisioning.onboarding import onboarding_link
 
 router = web_router()
 
@@ -123,7 +124,10 @@ def _resolve(
     create: bool,
 ) -> Response:
     """A14: our code (paired: its device; not paired: "Code not paired"), a dynamic code's
-    device, or the offer to create it; in "scan to pair", the scanned code is paired."""
+    device, or the offer to create it; in "scan to pair", the scanned code is paired.
+    An onboarding label of this server (D5) opens its onboarding page."""
+    if target is None and (link := onboarding_link(svc.public_url, payload)) is not None:
+        return redirect(request, link.path)
     try:
         found = dynamic_codes.scan(svc, actor, payload, create=create and target is None)
     except Invalid as error:
