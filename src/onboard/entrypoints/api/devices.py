@@ -1,5 +1,5 @@
 """/api/v1/devices: digital twins, their codes, service history, customer interactions
-and lifecycle timeline (SPEC A3, A5, A7, A16)."""
+and lifecycle timeline; reprovisioning and new hardware (SPEC A3, A5, A7, A16, D6, D7)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from onboard.domain.access import Actor
+from onboard.domain.access import Actor, Permission
 from onboard.domain.devices import Device, Location
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
@@ -27,6 +27,7 @@ from onboard.entrypoints.api.files import (
 from onboard.entrypoints.api.schemas import NO_NUL
 from onboard.services import codes, devices, documents, licensing, pairing, records
 from onboard.services.ports import CodeFilter, DeviceFilter, Services
+from onboard.services.provisioning import replacement, reprovisioning
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -105,6 +106,74 @@ def update(
     if "location" in changes:
         changes["location"] = location_of(body.location) or Location()
     return _answer(svc, actor, devices.update_device(svc, actor, device_id, changes))
+
+
+class Replacement(s.Body):
+    serial: str = Field(
+        min_length=1, max_length=100, pattern=NO_NUL, description="The new hardware's serial."
+    )
+    group_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        pattern=NO_NUL,
+        description="The new hardware's provisioning group (its id or group id); by default "
+        "the old hardware's.",
+    )
+
+
+@router.post(
+    "/{device_id}/replace",
+    response_model=s.DevicePublic,
+    responses={
+        403: {"description": "`not_registered` or `registration_disabled`: the new serial"},
+        409: {"description": "`conflict`: the new serial has a twin already"},
+    },
+)
+def replace(device_id: PathId, body: Replacement, svc: Svc, actor: CurrentActor) -> s.DevicePublic:
+    """D7: new hardware for this provisioned device. The twin keeps everything; the old
+    serial's credential stops at once and its registration is disabled; the new serial
+    activates into this twin."""
+    replaced = replacement.replace_device(
+        svc, actor, device_id, serial=body.serial, group=body.group_id
+    )
+    return _answer(svc, actor, replaced)
+
+
+class Reprovisioning(s.Body):
+    environment: str | None = Field(
+        None,
+        min_length=1,
+        max_length=100,
+        pattern=NO_NUL,
+        description="One of its group's environments, by name or id; by default it keeps its "
+        "own while that is up.",
+    )
+    organization_id: s.Ident | None = Field(
+        None,
+        description="Another organization to move it to (you must be an Administrator in both).",
+    )
+
+
+@router.post(
+    "/{device_id}/reprovision",
+    response_model=s.DevicePublic,
+    responses={409: {"description": "`reprovision_refused`: the group's policy is never"}},
+)
+def reprovision(
+    device_id: PathId, body: Reprovisioning, svc: Svc, actor: CurrentActor
+) -> s.DevicePublic:
+    """D6: move this provisioned device to another environment and/or organization; its
+    group id, secret and serial stay. The group's reprovision policy keeps its twin
+    (`migrate`: the device answered), starts a new one (`reset`: the new twin answered)
+    or refuses (`never`). The device learns its new assignment at its next check-in
+    (`reprovision`) or activation."""
+    moved = reprovisioning.reprovision_device(
+        svc, actor, device_id, environment=body.environment, organization=body.organization_id
+    )
+    if moved.device.organization_id != actor.require(Permission.READ).organization_id:
+        return present.device(moved.device, [])  # its codes stayed behind, unpaired
+    return _answer(svc, actor, moved.device)
 
 
 @router.delete("/{device_id}", status_code=204)

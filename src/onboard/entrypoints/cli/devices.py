@@ -1,4 +1,5 @@
-"""Devices from the command line: one at a time, or imported from a CSV file (SPEC A3)."""
+"""Devices from the command line: one at a time, or imported from a CSV file (SPEC A3);
+a provisioned device moved (D6) or given new hardware (D7)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import typer
 from onboard.domain.device_import import read_rows
 from onboard.domain.errors import Invalid
 from onboard.entrypoints.cli.common import OrgOption, container, fail, operator
-from onboard.services import devices, imports, templates
+from onboard.services import devices, imports, organizations, templates
 from onboard.services.devices import DeviceInput
+from onboard.services.provisioning import replacement, reprovisioning
 
 devices_app = typer.Typer(help="Devices: the digital twins (SPEC A3).", no_args_is_help=True)
 
@@ -69,6 +71,57 @@ def devices_import(
     _print_rows(report)
     skipped = f"; {report.refused} row(s) skipped" if report.refused else ""
     typer.echo(f"imported {report.imported} device(s){skipped}")
+
+
+@devices_app.command("replace")
+def devices_replace(
+    org: OrgOption,
+    device: Annotated[str, typer.Argument(help="The device's id.")],
+    serial: Annotated[str, typer.Option(help="The new hardware's serial.")],
+    group: Annotated[
+        str | None,
+        typer.Option(help="The new hardware's provisioning group; default: the old one's."),
+    ] = None,
+) -> None:
+    """Swap a provisioned device's hardware for new hardware with its own serial (SPEC D7):
+    the twin keeps everything, the old serial's credential stops at once, and the new
+    hardware activates into the twin (`onboard device activate`)."""
+    with container() as built:
+        replaced = replacement.replace_device(
+            built.services, operator(built, org), device, serial=serial, group=group
+        )
+    typer.echo(
+        f"device {replaced.id} is now serial {replaced.serial!r}; the old hardware's "
+        "credential has stopped. Activate the new hardware to bring it in."
+    )
+
+
+@devices_app.command("reprovision")
+def devices_reprovision(
+    org: OrgOption,
+    device: Annotated[str, typer.Argument(help="The device's id.")],
+    environment: Annotated[
+        str | None,
+        typer.Option(help="One of its group's environments; default: its own while up."),
+    ] = None,
+    to_org: Annotated[
+        str | None, typer.Option("--to-org", help="Another organization (id or name).")
+    ] = None,
+) -> None:
+    """Move a provisioned device to another environment and/or organization (SPEC D6), as
+    the operator. The group's reprovision policy keeps its twin (migrate), starts a new
+    one (reset) or refuses (never); the device learns it at its next check-in."""
+    with container() as built:
+        target = organizations.find_organization(built.services, to_org).id if to_org else None
+        moved = reprovisioning.reprovision_device(
+            built.services, operator(built, org), device, environment=environment,
+            organization=target,
+        )  # fmt: skip
+    where = moved.environment.name if moved.environment else "no environment"
+    typer.echo(
+        f"device {moved.device_id} ({moved.policy.value}) is now in organization "
+        f"{moved.organization_id}, {where}; it is told at its next check-in."
+    )
 
 
 def _print_rows(report: imports.ImportReport) -> None:
