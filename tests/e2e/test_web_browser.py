@@ -43,7 +43,7 @@ def test_a_member_signs_in_creates_a_department_and_sees_it_listed(
     expect(page.get_by_role("status")).to_have_count(0)
 
 
-def test_areas_not_built_yet_are_shown_as_coming_soon_rather_than_as_links(
+def test_every_area_of_the_navigation_is_a_link_to_its_pages(
     page: Page, live_server: LiveServer
 ) -> None:
     org = factories.make_org(live_server.container.services)
@@ -53,8 +53,9 @@ def test_areas_not_built_yet_are_shown_as_coming_soon_rather_than_as_links(
     expect(nav.get_by_role("link", name="Members")).to_have_attribute("href", "/members")
     expect(nav.get_by_role("link", name="Licenses")).to_have_attribute("href", "/products")
     expect(nav.get_by_role("link", name="Enrollments")).to_have_attribute("href", "/enrollments")
-    expect(nav.get_by_role("link", name="Provisioning")).to_have_count(0)
-    expect(nav.get_by_text("Provisioning")).to_contain_text("soon")
+    expect(nav.get_by_role("link", name="Provisioning")).to_have_attribute("href", "/provisioning")
+    expect(nav.get_by_role("link", name="Environments")).to_have_attribute("href", "/environments")
+    expect(nav.get_by_text("soon")).to_have_count(0)
 
 
 def test_signing_in_with_a_wrong_password_shows_an_error(

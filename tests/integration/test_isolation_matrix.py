@@ -39,8 +39,10 @@ from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.documents import Document
 from onboard.domain.dynamic_codes import DynamicRule
 from onboard.domain.enrollment import DeviceKind, Enrollment, Sighting, enroll_signature
+from onboard.domain.errors import AlreadyOnboarded, ClaimNotAllowed, NotFound
 from onboard.domain.identity import Customer, CustomerUser, Department, Member
 from onboard.domain.licensing import Configuration, License, PairingCode, Product
+from onboard.domain.provisioning import Environment, ProvisioningGroup, claim_code
 from onboard.entrypoints.api.app import api_router
 from onboard.entrypoints.app import create_app
 from onboard.services import (
@@ -62,7 +64,10 @@ from onboard.services import templates as templates_
 from onboard.services.common import member_actor
 from onboard.services.enrollments import EnrollmentInput
 from onboard.services.ports import CodeFilter, PageRequest, Services
+from onboard.services.provisioning import environments as environments_
+from onboard.services.provisioning import groups, onboarding
 from onboard.services.tokens import create_token
+from tests import provisioning as provisioning_
 from tests.factories import PASSWORD, Org, make_department, make_member, make_org, unique
 
 PROBLEM = "application/problem+json"
@@ -77,7 +82,10 @@ class Multipart:
 
 
 # The codes a refusal in the matrix may carry.
-REFUSALS = {"not_found", "permission_denied", "department_forbidden", "invalid", "import_refused"}
+REFUSALS = {
+    "not_found", "permission_denied", "department_forbidden", "invalid", "import_refused",
+    "claim_not_allowed",
+}  # fmt: skip
 
 Body = dict[str, Any] | str | Multipart
 """A JSON body, a CSV file as text, or a form with files."""
@@ -184,6 +192,26 @@ class World:
     license row shows the device it serves), so its id is the organization's; its name and
     the rest of the device are A's (P5)."""
 
+    environment: Environment
+    """Part D: an environment of the platform (P2): every member reads it, the operator
+    alone writes it."""
+    other_environment: Environment
+    """The group's second environment, where its devices may be moved (D6)."""
+    group: ProvisioningGroup
+    """A preregistered provisioning group of organization 1 (D1): organization-wide, like
+    templates, with no default departments (so that its settings show nothing of A to
+    B), claimable by no other organization (D5)."""
+    group_secret: str
+    provisioned_a: Device
+    """A device that activated through the group (D4), then moved into department A and
+    renamed: its registration names it to the whole organization (like a license row), so
+    its id and serial are the organization's; its name and the rest are A's (P5)."""
+    spare_serial: str
+    """A serial registered in the group, in onboarding batch 1, not activated: what a
+    member of another organization would claim (D5)."""
+    new_serial: str
+    """A serial registered in the group for the new hardware of ``provisioned_a`` (D7)."""
+
     def call(self, actor: str, method: str, path: str, body: Body | None = None) -> Any:
         headers = {"Authorization": f"Bearer {self.tokens[actor]}"}
         if isinstance(body, Multipart):
@@ -206,7 +234,7 @@ class World:
             self.notification.id, self.notification.message, self.notification.interaction_id,
             self.record.id, self.record.text, self.note.id, self.note.text,
             self.document.id, self.document.title, *(c.token for c in self.batch_codes),
-            self.licensed_a.name,
+            self.licensed_a.name, self.provisioned_a.name,
             self.gateway_a.id, self.gateway_a.serial, self.gateway_a.device_id or "",
             self.failed_a.id, self.failed_a.serial, self.node_a.id, self.node_a.serial,
             self.nearby_serial,
@@ -231,7 +259,9 @@ class World:
             self.batch.id, self.batch.number, *filter(None, [self.batch.name]),
             self.product.id, self.product.name, self.free_license.id, self.pairing_code.id,
             self.configuration.id, self.configuration.name, self.newer_configuration.id,
-            self.licensed_a.id,
+            self.licensed_a.id, self.group.id, self.group.group_id, self.group.name,
+            self.provisioned_a.id, self.provisioned_a.serial or "", self.spare_serial,
+            self.new_serial,
         }  # fmt: skip
 
     def hidden_from(self, actor: str) -> set[str]:
@@ -329,6 +359,7 @@ def _world(container: Container, client: TestClient) -> World:
         svc, org.actor, product.id, name=unique("Night setup"), body={"interval": 5}
     )
     gateway_a, failed_a, node_a, nearby_serial = _enrollments_of_a(svc, org, a)
+    provisioning = _provisioning_of_a(svc, org, a)
     return World(
         svc=svc,
         engine=container.engine,
@@ -380,7 +411,45 @@ def _world(container: Container, client: TestClient) -> World:
         rule=dynamic_codes.create_rule(
             svc, org.actor, name=unique("GS1 labels"), kind="gs1", template_id=template.id
         ),
+        **provisioning,
     )
+
+
+def _provisioning_of_a(svc: Services, org: Org, a: Department) -> dict[str, Any]:
+    """Part D: an environment, a group of organization 1 sending its devices there, and
+    three serials registered in it (D3): one whose device activated (D4) and was moved
+    into department A, one waiting in onboarding batch 1 (D5), and one for new hardware
+    (D7)."""
+    environment = _environment_named(svc, provisioning_.environment(svc))
+    other_environment = _environment_named(svc, provisioning_.environment(svc))
+    made = groups.create_group(
+        svc, org.actor, provisioning_.group_id(),
+        groups.GroupInput(
+            name=unique("Meters"), environments=(environment.name, other_environment.name)
+        ),
+    )  # fmt: skip
+    serial, spare, new = (unique(kind).replace(" ", "-") for kind in ("MTR", "SPARE", "NEW"))
+    provisioning_.register(svc, made, serial, spare)
+    onboarding.create_onboarding_batch(svc, org.actor, made.group.id, 10)
+    provisioning_.register(svc, made, new)
+    activation = provisioning_.activated(svc, made, serial)
+    provisioned_a = devices.update_device(
+        svc, org.actor, activation.device_id,
+        {"name": unique("Meter of A"), "departments": [a.id]},
+    )  # fmt: skip
+    return {
+        "environment": environment,
+        "other_environment": other_environment,
+        "group": made.group,
+        "group_secret": made.secret,
+        "provisioned_a": provisioned_a,
+        "spare_serial": spare,
+        "new_serial": new,
+    }
+
+
+def _environment_named(svc: Services, name: str) -> Environment:
+    return next(e for e in environments_.list_environments(svc) if e.name == name)
 
 
 def _enrollments_of_a(
@@ -1008,7 +1077,104 @@ CASES: dict[tuple[str, str], Case] = {
         body=lambda w: {"configuration_id": w.newer_configuration.id},
         sees=lambda w, actor: {w.licensed_a.id, w.licensed_a.name},
     ),
+    # --- Part D: environments are the platform's (P2); provisioning groups, their
+    # registrations and batches are organization-wide (like templates); a provisioned
+    # device follows its departments (P5) ---
+    ("GET", "/api/v1/environments"): Case(
+        200, outcomes=EVERYONE, sees=lambda w, actor: {w.environment.name}
+    ),
+    ("POST", "/api/v1/provisioning-groups"): Case(
+        201,
+        body=lambda w: {
+            "group_id": provisioning_.group_id(),
+            "name": unique("New group"),
+            "environments": [w.environment.name],
+            "departments": [w.a.id],
+        },
+        outcomes=CREATE_IN_A,
+    ),
+    ("GET", "/api/v1/provisioning-groups"): Case(
+        200,
+        outcomes=EVERYONE,
+        sees=lambda w, actor: set() if actor == OUTSIDER else {w.group.id, w.group.group_id},
+    ),
+    ("GET", "/api/v1/provisioning-groups/{group}"): Case(
+        200,
+        path=lambda w: {"group": w.group.group_id},
+        outcomes=ORGANIZATION,
+        sees=lambda w, actor: {w.group.id, w.environment.name},
+    ),
+    ("PUT", "/api/v1/provisioning-groups/{group}"): Case(
+        200,
+        path=lambda w: {"group": w.group.id},
+        body=lambda w: {"name": unique("Renamed group"), "environments": [w.environment.name]},
+        outcomes=ORGANIZATION,
+    ),
+    ("PATCH", "/api/v1/provisioning-groups/{group}"): Case(
+        200,
+        path=lambda w: {"group": w.group.group_id},
+        body=lambda w: {"name": unique("Renamed group"), "mode": "open"},
+        outcomes=ORGANIZATION,
+    ),
+    ("POST", "/api/v1/provisioning-groups/{group}/rotate-secret"): Case(
+        200, path=lambda w: {"group": w.group.group_id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/provisioning-groups/{group}/secret/rotate"): Case(
+        200, path=lambda w: {"group": w.group.id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/provisioning-groups/{group}/finish-rotation"): Case(
+        200, path=lambda w: {"group": w.group.group_id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/provisioning-groups/{group}/secret/finish-rotation"): Case(
+        200, path=lambda w: {"group": w.group.id}, outcomes=ORGANIZATION
+    ),
+    ("POST", "/api/v1/provisioning-groups/{group}/registrations"): Case(
+        200,
+        path=lambda w: {"group": w.group.group_id},
+        body=lambda w: f"serial,site\n{unique('REG').replace(' ', '-')},north\n",
+        outcomes=ORGANIZATION,
+    ),
+    ("GET", "/api/v1/provisioning-groups/{group}/registrations"): Case(
+        # A registration names its twin by id to the organization, like a license row (B2).
+        200,
+        path=lambda w: {"group": w.group.id},
+        outcomes=ORGANIZATION,
+        sees=lambda w, actor: {w.spare_serial, w.new_serial, w.provisioned_a.id},
+    ),
+    ("PATCH", "/api/v1/provisioning-groups/{group}/registrations/{serial}"): Case(
+        200,
+        path=lambda w: {"group": w.group.group_id, "serial": w.spare_serial},
+        body=lambda w: {"enabled": False},
+        outcomes=ORGANIZATION,
+    ),
+    ("POST", "/api/v1/devices/{device_id}/replace"): Case(
+        # D7 on a device of A: B does not find it; the new serial is the organization's.
+        200,
+        path=lambda w: {"device_id": w.provisioned_a.id},
+        body=lambda w: {"serial": w.new_serial},
+        sees=lambda w, actor: {w.provisioned_a.id, w.new_serial},
+    ),
+    ("POST", "/api/v1/onboard"): Case(
+        # D5: A's label scanned by each; the group lets its own organization claim (the twin
+        # goes to the member's departments), not another (claim_not_allowed).
+        200,
+        body=lambda w: {"payload": _label(w, w.spare_serial), "name": unique("Claimed")},
+        outcomes={**ORGANIZATION, OUTSIDER: FORBIDDEN},
+    ),
+    ("POST", "/api/v1/devices/{device_id}/reprovision"): Case(
+        # D6 on a device of A, within its organization, to its group's other environment.
+        200,
+        path=lambda w: {"device_id": w.provisioned_a.id},
+        body=lambda w: {"environment": w.other_environment.name},
+        sees=lambda w, actor: {w.provisioned_a.id},
+    ),
 }
+
+
+def _label(world: World, serial: str) -> str:
+    """What the onboarding label of ``serial`` in the world's group holds (D5)."""
+    code = claim_code(world.group_secret, serial)
+    return onboarding.label_url(world.svc.public_url, world.group.group_id, serial, code)
 
 
 def _strings(value: Any) -> set[str]:
@@ -1215,12 +1381,15 @@ def test_b_cannot_add_codes_to_a_batch_in_a_departments_or_label_a_codes(world: 
 # --- roles -------------------------------------------------------------------------------
 
 
-def _member_token(world: World, roles: list[str], departments: list[str] | None = None) -> str:
+def _member_token(
+    world: World, roles: list[str], departments: list[str] | None = None, *, name: str = ""
+) -> str:
+    actor = name or ",".join(roles)
     member = make_member(world.svc, world.org, roles=roles, departments=departments)
-    world.members[",".join(roles)] = member
+    world.members[actor] = member
     token = create_token(world.svc, member_actor(member), name="roles").secret
-    world.tokens[",".join(roles)] = token
-    return ",".join(roles)
+    world.tokens[actor] = token
+    return actor
 
 
 CREATIONS = {
@@ -1362,9 +1531,10 @@ def test_counts_include_only_what_the_member_may_see(world: World) -> None:
     def counts(actor: str) -> dict[str, int]:
         return dashboard.dashboard_counts(world.svc, member_actor(world.members[actor]))
 
-    # Devices: A's and B's, the handheld of A (Part B) and the twin of A's gateway (Part C).
+    # Devices: A's and B's, the handheld of A (Part B), the twin of A's gateway (Part C)
+    # and the meter of A (Part D).
     assert counts(ADMIN) | {"audit_entries": 0} == {
-        "codes": 5, "devices": 4, "members": 5, "departments": 3, "customers": 2,
+        "codes": 5, "devices": 5, "members": 5, "departments": 3, "customers": 2,
         "audit_entries": 0,
     }  # fmt: skip
     assert (counts(IN_B)["codes"], counts(IN_B)["devices"]) == (1, 1)
@@ -1374,3 +1544,206 @@ def test_counts_include_only_what_the_member_may_see(world: World) -> None:
     assert (counts(OUTSIDER)["members"], counts(OUTSIDER)["customers"]) == (1, 0)
     assert counts(OUTSIDER)["departments"] == 0
     assert counts(IN_B)["audit_entries"] < counts(ADMIN)["audit_entries"]
+
+
+# --- provisioning (Part D) ---------------------------------------------------------------
+
+# What a member who manages provisioning writes (D1, D3), aimed at the world's group:
+# method, path, body and success status.
+PROVISIONING_WRITES: dict[str, tuple[str, Callable[[World], str], Callable[[World], Body], int]] = {
+    "create a group": (
+        "POST",
+        lambda w: "/api/v1/provisioning-groups",
+        lambda w: {"group_id": provisioning_.group_id(), "name": unique("Meters")},
+        201,
+    ),
+    "replace a group's settings": (
+        "PUT",
+        lambda w: f"/api/v1/provisioning-groups/{w.group.id}",
+        lambda w: {"name": unique("Renamed"), "environments": [w.environment.name]},
+        200,
+    ),
+    "change a group's settings": (
+        "PATCH",
+        lambda w: f"/api/v1/provisioning-groups/{w.group.group_id}",
+        lambda w: {"mode": "open"},
+        200,
+    ),
+    "rotate a group's secret": (
+        "POST",
+        lambda w: f"/api/v1/provisioning-groups/{w.group.group_id}/rotate-secret",
+        lambda w: {},
+        200,
+    ),
+    "finish a rotation": (
+        "POST",
+        lambda w: f"/api/v1/provisioning-groups/{w.group.group_id}/finish-rotation",
+        lambda w: {},
+        200,
+    ),
+    "register serials": (
+        "POST",
+        lambda w: f"/api/v1/provisioning-groups/{w.group.group_id}/registrations",
+        lambda w: f"serial\n{unique('REG').replace(' ', '-')}\n",
+        200,
+    ),
+    "disable a registration": (
+        "PATCH",
+        lambda w: f"/api/v1/provisioning-groups/{w.group.id}/registrations/{w.spare_serial}",
+        lambda w: {"enabled": False},
+        200,
+    ),
+}
+
+
+@pytest.mark.parametrize("what", sorted(PROVISIONING_WRITES))
+@pytest.mark.parametrize(
+    ("role", "allowed"),
+    [
+        ("viewer", False),
+        ("technician", False),
+        ("device_manager", False),
+        ("iot_manager", True),
+        ("administrator", True),
+    ],
+)
+def test_only_iot_managers_and_administrators_manage_provisioning_groups_and_registrations(
+    world: World, role: str, allowed: bool, what: str
+) -> None:
+    """§0, D1, D3: groups and registrations are written by members who manage provisioning
+    (IoT Managers, Administrators); everyone else reads them and is refused a change
+    (403 permission_denied), which changes nothing."""
+    actor = _member_token(world, [role])
+    method, path, body, ok = PROVISIONING_WRITES[what]
+    if what == "finish a rotation":  # one under way, so that finishing it changes something
+        groups.rotate_group_secret(world.svc, world.org.actor, world.group.id)
+    before = _rows(world.engine)
+
+    answer = world.call(actor, method, path(world), body(world))
+
+    if allowed:
+        assert answer.status_code == ok, answer.text
+        assert _rows(world.engine) != before
+    else:
+        assert answer.status_code == 403, answer.text
+        assert answer.json()["code"] == "permission_denied"
+        assert _rows(world.engine) == before
+        read = world.call(actor, "GET", f"/api/v1/provisioning-groups/{world.group.id}")
+        assert read.status_code == 200, "every member reads the organization's groups"
+
+
+def test_environments_are_read_by_every_member_and_written_by_the_operator_alone(
+    world: World,
+) -> None:
+    """P2: environments are the platform's: every member of every organization lists the
+    same ones, and the members' API offers no way to make, change or remove one (the
+    operator does, from the CLI)."""
+    listed = {actor: world.call(actor, "GET", "/api/v1/environments") for actor in ACTORS}
+    before = _rows(world.engine)
+    name = world.environment.name
+    attempts = [
+        ("POST", "/api/v1/environments", {"name": "rogue", "api_url": "https://x.example.com",
+                                          "mqtt_url": "mqtts://x.example.com"}),
+        ("PATCH", f"/api/v1/environments/{name}", {"status": "down"}),
+        ("PUT", f"/api/v1/environments/{name}", {"status": "down"}),
+        ("DELETE", f"/api/v1/environments/{name}", None),
+    ]  # fmt: skip
+
+    refused = [world.call(ADMIN, method, url, body) for method, url, body in attempts]
+
+    names = {actor: [e["name"] for e in answer.json()] for actor, answer in listed.items()}
+    assert name in names[ADMIN]
+    assert names[ADMIN] == names[IN_A] == names[IN_B] == names[OUTSIDER]
+    assert [answer.status_code for answer in refused] == [405, 404, 404, 404]
+    assert _rows(world.engine) == before
+
+
+def test_another_organization_cannot_derive_keys_of_rotate_or_read_the_secret_of_a_group(
+    world: World,
+) -> None:
+    """D1, D2, P1: a group's secret and the device keys derived from it never reach another
+    organization, whether it asks by the group's public id or its record id."""
+    outsider = member_actor(world.other.admin)
+    before = _rows(world.engine)
+
+    for ref in (world.group.group_id, world.group.id):
+        with pytest.raises(NotFound):
+            list(groups.derive_keys(world.svc, outsider, ref, lambda: [world.spare_serial]))
+        for method, url in [
+            ("GET", f"/api/v1/provisioning-groups/{ref}"),
+            ("POST", f"/api/v1/provisioning-groups/{ref}/rotate-secret"),
+            ("POST", f"/api/v1/provisioning-groups/{ref}/secret/rotate"),
+            ("POST", f"/api/v1/provisioning-groups/{ref}/finish-rotation"),
+            ("GET", f"/api/v1/provisioning-groups/{ref}/registrations"),
+        ]:
+            answer = world.call(OUTSIDER, method, url)
+            assert answer.status_code == 404, f"{method} {url}: {answer.text}"
+            assert world.group.name not in answer.text
+        assert world.group.id not in world.call(OUTSIDER, "GET", "/api/v1/provisioning-groups").text
+
+    assert _rows(world.engine) == before, "the group's secret was not rotated, nothing audited"
+    # The organization's own member derives the key its devices were burned with.
+    (key,) = groups.derive_keys(
+        world.svc, world.org.actor, world.group.id, lambda: [world.spare_serial]
+    )
+    assert key.device_key == provisioning_.key_of(world.group_secret, world.spare_serial)
+
+
+def test_another_organization_cannot_claim_a_device_of_a_group_that_does_not_allow_it(
+    world: World,
+) -> None:
+    """D5: the whole label (a valid claim code) is not enough: a group's devices are
+    onboarded into its own organization, or one it allows; another is refused
+    (claim_not_allowed, 403) and nothing changes, until the group allows it."""
+    outsider = member_actor(world.other.admin)
+    code = claim_code(world.group_secret, world.spare_serial)
+    claim = (world.group.group_id, world.spare_serial, code)
+    before = _rows(world.engine)
+
+    with pytest.raises(ClaimNotAllowed):
+        onboarding.claim_offer(world.svc, outsider, *claim)
+    with pytest.raises(ClaimNotAllowed):
+        onboarding.claim_device(world.svc, outsider, *claim, name="Mine now")
+
+    scanned = world.call(
+        OUTSIDER, "POST", "/api/v1/onboard", {"payload": _label(world, world.spare_serial)}
+    )
+    assert scanned.status_code == 403, scanned.text
+    assert scanned.json()["code"] == "claim_not_allowed"
+    assert _rows(world.engine) == before
+    groups.change_group(
+        world.svc, world.org.actor, world.group.id, {"claimants": (world.other.organization.id,)}
+    )
+    twin = onboarding.claim_device(world.svc, outsider, *claim, name="Mine now")
+    assert twin.organization_id == world.other.organization.id
+    with pytest.raises(AlreadyOnboarded):
+        onboarding.claim_offer(world.svc, world.org.actor, *claim)
+
+
+def test_a_member_of_department_b_cannot_replace_a_device_of_department_a(world: World) -> None:
+    """D7, P5: replacing hardware is an edit of the device: a member restricted to
+    department B does not find A's device (404), whatever their roles, and nothing
+    changes; a Viewer of A may not edit it (403); a Technician of A replaces it."""
+    technician_b = _member_token(world, ["technician"], [world.b.id], name="technician of B")
+    viewer_a = _member_token(world, ["viewer"], [world.a.id], name="viewer of A")
+    technician_a = _member_token(world, ["technician"], [world.a.id], name="technician of A")
+    url = f"/api/v1/devices/{world.provisioned_a.id}/replace"
+    body = {"serial": world.new_serial}
+    before = _rows(world.engine)
+
+    refused = {
+        actor: world.call(actor, "POST", url, body) for actor in (IN_B, technician_b, OUTSIDER)
+    }
+    by_viewer = world.call(viewer_a, "POST", url, body)
+
+    for actor, answer in refused.items():
+        assert answer.status_code == 404, (actor, answer.text)
+        assert answer.json()["code"] == "not_found"
+        assert world.provisioned_a.name not in answer.text
+    assert by_viewer.status_code == 403, by_viewer.text
+    assert by_viewer.json()["code"] == "permission_denied"
+    assert _rows(world.engine) == before
+    replaced = world.call(technician_a, "POST", url, body)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["serial"] == world.new_serial
+    assert replaced.json()["id"] == world.provisioned_a.id

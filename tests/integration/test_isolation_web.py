@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.routing import iter_route_contexts
@@ -21,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from onboard.bootstrap import Container
 from onboard.domain.codes import Code
+from onboard.domain.provisioning import claim_code
 from onboard.entrypoints import http
 from onboard.entrypoints.app import create_app
 from onboard.entrypoints.web.routing import WebRoute
@@ -52,6 +54,10 @@ class Page:
     organization_wide: bool = False
     """Templates belong to the whole organization (A4): only another organization is
     refused; members of every department use them."""
+    query: Callable[[World], dict[str, str]] | None = None
+    """The query string, for a page that names its record there."""
+    files: Callable[[World], dict[str, tuple[str, bytes, str]]] | None = None
+    """Files to upload with the form."""
 
 
 def _department(w: World) -> dict[str, str]:
@@ -136,6 +142,28 @@ def _licensed(w: World) -> dict[str, str]:
 
 def _newer(w: World) -> Form:
     return {"configuration": w.newer_configuration.id}
+
+
+def _group(w: World) -> dict[str, str]:
+    return {"group_ref": w.group.group_id}
+
+
+def _spare(w: World) -> dict[str, str]:
+    return {"serial": w.spare_serial}
+
+
+def _label(w: World) -> dict[str, str]:
+    """The onboarding label of a serial of the group (D5): group id, serial and code."""
+    code = claim_code(w.group_secret, w.spare_serial)
+    return {"group_id": w.group.group_id, "rest": f"{w.spare_serial}/{code}"}
+
+
+def _upper_label(w: World) -> dict[str, str]:
+    return {**_label(w), "group_id": w.group.group_id.upper()}
+
+
+def _provisioned(w: World) -> dict[str, str]:
+    return {"device_id": w.provisioned_a.id}
 
 
 def _failed(w: World) -> dict[str, str]:
@@ -285,6 +313,61 @@ PAGES: dict[tuple[str, str], Page] = {
     ("GET", "/enrollments/{enrollment_id}/delete"): Page(_node),
     ("POST", "/enrollments/{enrollment_id}/delete"): Page(_node, {}),
     ("GET", "/m/enroll/{enrollment_id}"): Page(_failed),
+    # Part D (issue 8): provisioning groups, their registrations and batches of onboarding
+    # labels are organization-wide like templates; the devices they make follow their
+    # departments (P5).
+    ("GET", "/provisioning/{group_ref}"): Page(_group, organization_wide=True),
+    ("POST", "/provisioning/{group_ref}"): Page(
+        _group, {"name": "Taken over", "open_claims": "yes"}, organization_wide=True
+    ),
+    ("GET", "/provisioning/{group_ref}/rotate"): Page(_group, organization_wide=True),
+    ("POST", "/provisioning/{group_ref}/rotate"): Page(_group, {}, organization_wide=True),
+    ("GET", "/provisioning/{group_ref}/finish-rotation"): Page(_group, organization_wide=True),
+    ("POST", "/provisioning/{group_ref}/finish-rotation"): Page(_group, {}, organization_wide=True),
+    ("GET", "/provisioning/{group_ref}/registrations/disable"): Page(
+        _group, organization_wide=True, query=_spare
+    ),
+    ("POST", "/provisioning/{group_ref}/registrations/disable"): Page(
+        _group, {}, organization_wide=True, query=_spare
+    ),
+    ("GET", "/provisioning/{group_ref}/registrations/enable"): Page(
+        _group, organization_wide=True, query=_spare
+    ),
+    ("POST", "/provisioning/{group_ref}/registrations/enable"): Page(
+        _group, {}, organization_wide=True, query=_spare
+    ),
+    ("GET", "/provisioning/{group_ref}/registrations/import"): Page(_group, organization_wide=True),
+    ("POST", "/provisioning/{group_ref}/registrations/import"): Page(
+        _group,
+        {"mode": "all"},
+        organization_wide=True,
+        files=lambda w: {"file": ("serials.csv", b"serial\nTAKEN-OVER-1\n", "text/csv")},
+    ),
+    ("GET", "/provisioning/{group_ref}/batches"): Page(_group, organization_wide=True),
+    ("POST", "/provisioning/{group_ref}/batches"): Page(
+        _group, {"count": "1"}, organization_wide=True
+    ),
+    ("POST", "/provisioning/{group_ref}/batches/{number}/labels"): Page(
+        lambda w: {**_group(w), "number": "1"}, {"layout": "a4-24"}, organization_wide=True
+    ),
+    # An onboarding label (D5) names its group and serial: the group's organization opens
+    # it (and may claim); another one, which the group does not allow, is refused
+    # (claim_not_allowed, 403) and claims nothing.
+    ("GET", "/o/{group_id}/{rest:path}"): Page(_label, organization_wide=True),
+    ("POST", "/o/{group_id}/{rest:path}"): Page(
+        _label, {"name": "Taken over"}, organization_wide=True
+    ),
+    ("GET", "/O/{group_id}/{rest:path}"): Page(_upper_label, organization_wide=True),
+    ("POST", "/O/{group_id}/{rest:path}"): Page(
+        _upper_label, {"name": "Taken over"}, organization_wide=True
+    ),
+    # A provisioned device's hardware is replaced from its page (D7): as closed as the device.
+    ("GET", "/devices/{device_id}/replace"): Page(
+        _provisioned, query=lambda w: {"serial": w.new_serial}
+    ),
+    ("POST", "/devices/{device_id}/replace"): Page(
+        _provisioned, lambda w: {"serial": w.new_serial}
+    ),
     # The mobile app (§5)
     ("GET", "/m/devices/{device_id}"): Page(_device),
     ("GET", "/m/devices/{device_id}/pair"): Page(_device),
@@ -329,6 +412,9 @@ LISTS = [
     "/members",
     "/customers",
     "/audit",
+    "/provisioning",
+    # Environments are the platform's (P2): every member of every organization reads them.
+    "/environments",
 ]
 
 # Pages that name no record of the organization: signing in and out, the person's own
@@ -344,6 +430,7 @@ NOT_AIMED = {
     ("GET", "/devices/new"), ("POST", "/devices/new"), ("GET", "/templates/new"),
     ("POST", "/templates"), ("GET", "/batches/new"), ("POST", "/batches"),
     ("POST", "/products"), ("GET", "/enrollments/new"), ("POST", "/enrollments"),
+    ("GET", "/provisioning/new"), ("POST", "/provisioning"),
     # Enrolling in the app starts from a label, not a record; what the label names is
     # looked up through the scoped use cases (tests/integration/test_enrollment_app.py).
     ("POST", "/m/enroll/scan"), ("POST", "/m/enroll/scan/photo"), ("GET", "/m/enroll/new"),
@@ -413,12 +500,15 @@ def _csrf(browser: TestClient) -> str:
 
 
 def _open(browser: TestClient, method: str, path: str, page: Page, world: World) -> object:
-    url = path.format(**page.params(world))
+    url = re.sub(r"\{(\w+):\w+\}", r"{\1}", path).format(**page.params(world))
+    if page.query is not None:
+        url += "?" + urlencode(page.query(world))
     if method == "GET":
         return browser.get(url)
     given = page.form(world) if callable(page.form) else page.form
     form = {**(given or {}), http.CSRF_FIELD: _csrf(browser)}
-    return browser.post(url, data=form)
+    files = page.files(world) if page.files is not None else None
+    return browser.post(url, data=form, files=files)
 
 
 def test_every_page_is_either_aimed_at_department_a_or_declared_not_aimed(
@@ -532,3 +622,47 @@ def test_a_product_names_department_a_s_licensed_device_only_to_members_who_see_
     assert "a device you do not see" in clients[IN_B].get(product).text
     state = clients[IN_B].get(f"/licenses/{world.free_license.id}/state").json()
     assert state == {"status": "free", "device_name": None, "device_url": None}
+
+
+def test_a_label_of_the_group_tells_another_organization_it_may_not_onboard_the_device(
+    browsers: tuple[World, dict[str, TestClient]],
+) -> None:
+    """D5, P1: an onboarding label opened by a member of an organization the group does
+    not allow says so (403) and onboarding from it makes nothing; the group's own
+    organization is offered the device."""
+    world, clients = browsers
+    url = "/o/{group_id}/{rest}".format(**_label(world))
+    before = _rows(world.engine)
+
+    shown = clients[OUTSIDER].get(url)
+    posted = clients[OUTSIDER].post(
+        url, data={"name": "Mine now", http.CSRF_FIELD: _csrf(clients[OUTSIDER])}
+    )
+
+    for answer in (shown, posted):
+        assert answer.status_code == 403
+        assert "cannot be onboarded into your organization" in answer.text
+    assert _rows(world.engine) == before
+    offered = clients[ADMIN].get(url)
+    assert offered.status_code == 200
+    assert f"Onboard this device into {world.org.organization.name}" in offered.text
+
+
+def test_a_group_s_page_leads_a_member_of_b_to_no_device_of_a(
+    browsers: tuple[World, dict[str, TestClient]],
+) -> None:
+    """P5: the group and its registrations are the organization's, so a member of B reads
+    its page; the twin of a registration is A's device, which B neither sees named there
+    nor opens, with or without its provisioning card (D4-D7)."""
+    world, clients = browsers
+    group_page = clients[IN_B].get(f"/provisioning/{world.group.id}")
+    device_page = f"/devices/{world.provisioned_a.id}"
+
+    assert group_page.status_code == 200
+    assert world.spare_serial in group_page.text
+    assert world.provisioned_a.name not in group_page.text
+    assert clients[IN_B].get(device_page).status_code == 404
+    admin = clients[ADMIN].get(device_page)
+    assert admin.status_code == 200
+    assert 'data-testid="device-provisioning"' in admin.text
+    assert world.group.group_id in admin.text

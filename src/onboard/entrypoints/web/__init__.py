@@ -21,12 +21,16 @@ from onboard.entrypoints.web import (
     digital_link,
     enrollment_import,
     enrollments,
+    environments,
     licensed_devices,
     members,
     mobile,
+    onboarding,
     pairing_links,
     portal,
     products,
+    provisioning_groups,
+    registrations_pages,
 )
 from onboard.entrypoints.web.rendering import STATIC, build_environment
 from onboard.entrypoints.web.routing import install_error_pages
@@ -56,11 +60,15 @@ def mount_web(app: FastAPI) -> None:
         licensed_devices,
         enrollment_import,
         enrollments,
+        provisioning_groups,
+        registrations_pages,
+        environments,
         audit,
         mobile,
         portal,
         pairing_links,
         digital_link,
+        onboarding,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

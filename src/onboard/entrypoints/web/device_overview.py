@@ -26,6 +26,8 @@ from onboard.entrypoints.web.device_forms import (
     device_form_errors,
     shown_attributes,
 )
+from onboard.entrypoints.web.device_provisioning import Replacing, provisioning_card
+from onboard.entrypoints.web.device_provisioning import router as provisioning_router
 from onboard.entrypoints.web.device_views import (
     STATUS_LABELS,
     all_customers,
@@ -54,6 +56,7 @@ def _overview(
     device_id: str,
     *,
     error: DomainError | None = None,
+    replacing: Replacing | None = None,
 ) -> Response:
     device = devices.get_device(svc, actor, device_id)
     template = template_of(svc, actor, device)
@@ -75,8 +78,15 @@ def _overview(
         can_manage_licensing=actor.can(Permission.MANAGE_LICENSING),
         **licensed_card(svc, actor, device.id),
         **enrolled_card(svc, actor, device.id),
+        **provisioning_card(svc, actor, device, replacing),
     )
-    return render(request, "devices/overview.html", context, error=error)
+    refused = error or (replacing.error if replacing else None)
+    return render(request, "devices/overview.html", context, error=refused)
+
+
+# The card's "Replace hardware" pages (D7) render the overview.
+overview_page = _overview
+router.include_router(provisioning_router)
 
 
 @router.get("/devices/{device_id}")
