@@ -242,10 +242,11 @@ def group_activates(svc: Services, org_actor: Actor, group_id: str, secret: str)
 def test_group_secrets_and_secondary_secrets_are_resealed_and_still_give_the_same_keys(
     keyed: Keyed, container: Container, database: Database
 ) -> None:
-    """D1, D2: groups' secrets, and the secondary one of a group whose rotation is under
-    way, are re-sealed under the new key with the enrollments' access keys; a keyring of
-    the new key alone then derives the same device keys, and keys of the secondary
-    secret still activate."""
+    """D1, D2: groups' secrets and their secondary ones (made with the group, §5.1, or the
+    previous secret after a rotation) are re-sealed under the new key with the
+    enrollments' access keys: 2 access keys and 2 secrets of each of 2 groups. A keyring
+    of the new key alone then derives the same device keys, and keys of the secondary
+    secrets still activate."""
     old = keyed(K1)
     org = make_org(container.services)
     access_keys = enroll_many(old, org, 2)
@@ -257,7 +258,7 @@ def test_group_secrets_and_secondary_secrets_are_resealed_and_still_give_the_sam
 
     report = rotate_secrets(keyed(K2, K1), batch=2)
 
-    assert report == RotationReport(resealed=5, current=0, changed=0, unopened=())
+    assert report == RotationReport(resealed=6, current=0, changed=0, unopened=())
     new_only = keyed(K2)
     with new_only.uow(read_only=True) as uow:
         stored = [
@@ -274,6 +275,8 @@ def test_group_secrets_and_secondary_secrets_are_resealed_and_still_give_the_sam
         ]  # fmt: skip
     assert group_activates(new_only, org.actor, "rotating-group", previous)
     assert group_activates(new_only, org.actor, "rotating-group", current)
+    assert plain.secondary_secret is not None
+    assert group_activates(new_only, org.actor, "plain-group", plain.secondary_secret)
     assert {e: opened(new_only, e) for e in access_keys} == access_keys
-    assert resealed_in_audit(database, org.organization.id) == 5
-    assert rotate_secrets(new_only) == RotationReport(0, 5, 0, ())
+    assert resealed_in_audit(database, org.organization.id) == 6
+    assert rotate_secrets(new_only) == RotationReport(0, 6, 0, ())
