@@ -187,8 +187,8 @@ def activate(
         raise
 
 
-def _refuse_if_failing(view: ActivationView | None, failed: int, limits: ActivationLimits) -> None:
-    if (view.recent_failures if view else failed) >= limits.failures_per_source:
+def _refuse_if_failing(failed: int, limits: ActivationLimits) -> None:
+    if failed >= limits.failures_per_source:
         raise RateLimited(
             "Too many failed activations from here; try again in a minute.", retry_after=WINDOW
         )
@@ -231,9 +231,9 @@ def _once(
         view = uow.activations.view(group_id, serial, failures, now - timedelta(seconds=WINDOW))
         failed = 0 if view else uow.rate_limits.count(failures, now=now, window_seconds=WINDOW)
     if view is None:
-        _refuse_if_failing(None, failed, limits)
+        _refuse_if_failing(failed, limits)
         raise NotRegistered(f"No provisioning group {group_id!r}.")
-    _refuse_if_failing(view, 0, limits)
+    _refuse_if_failing(view.recent_failures, limits)
     group = view.group
     context = group_secret_context(group.id)
     opened = [svc.secrets.open(sealed, context=context) for sealed in view.sealed_secrets]

@@ -3,6 +3,8 @@ operator for the whole platform; members choose among them for their groups."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import Change, Target
 from onboard.domain.errors import NameTaken, NotFound
@@ -65,10 +67,7 @@ def set_environment_status(svc: Services, name_or_id: str, *, up: bool) -> Envir
     devices may ask to be reprovisioned elsewhere (D6)."""
     with svc.uow() as uow:
         before = find_environment(uow, name_or_id)
-        after = Environment(
-            before.id, before.name, before.api_url, before.mqtt_url, before.region,
-            before.weight, up,
-        )  # fmt: skip
+        after = replace(before, up=up)
         if before.up != up:
             uow.environments.update(after, svc.clock.now())
             uow.record(

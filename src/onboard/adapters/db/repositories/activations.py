@@ -52,6 +52,12 @@ _r = t.registrations.alias("r")
 _d = t.devices.alias("d")
 _ge = t.provisioning_group_environments.alias("ge")
 _e = t.environments.alias("e")
+# The registration's and the environments' columns the view reads, prefixed in its rows.
+_REGISTRATION_COLUMNS = (
+    "id", "organization_id", "attributes", "disabled", "device_id", "environment_id",
+    "activated_at", "created_at", "batch_id", "reprovision_pending",
+)  # fmt: skip
+_ENVIRONMENT_COLUMNS = ("id", "name", "api_url", "mqtt_url", "region", "weight", "up")
 
 
 def _view() -> Select[Any]:
@@ -82,25 +88,10 @@ def _view() -> Select[Any]:
             t.provisioning_groups,
             departments.label("departments"),
             failures.label("failures"),
-            _r.c.id.label("r_id"),
-            _r.c.organization_id.label("r_organization_id"),
-            _r.c.attributes.label("r_attributes"),
-            _r.c.disabled.label("r_disabled"),
-            _r.c.device_id.label("r_device_id"),
-            _r.c.environment_id.label("r_environment_id"),
-            _r.c.activated_at.label("r_activated_at"),
-            _r.c.created_at.label("r_created_at"),
-            _r.c.batch_id.label("r_batch_id"),
-            _r.c.reprovision_pending.label("r_reprovision_pending"),
+            *(_r.c[name].label(f"r_{name}") for name in _REGISTRATION_COLUMNS),
             _d.c.organization_id.label("device_organization_id"),
             device_departments.label("device_departments"),
-            _e.c.id.label("e_id"),
-            _e.c.name.label("e_name"),
-            _e.c.api_url.label("e_api_url"),
-            _e.c.mqtt_url.label("e_mqtt_url"),
-            _e.c.region.label("e_region"),
-            _e.c.weight.label("e_weight"),
-            _e.c.up.label("e_up"),
+            *(_e.c[name].label(f"e_{name}") for name in _ENVIRONMENT_COLUMNS),
         )
         .select_from(
             t.provisioning_groups.outerjoin(
