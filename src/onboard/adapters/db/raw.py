@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 import re
+from collections import namedtuple
 from collections.abc import Mapping
 from typing import Any
 
-from psycopg.rows import namedtuple_row
+from psycopg import RawCursor
+from psycopg.pq import ExecStatus
 from sqlalchemy import JSON, Connection
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql import ClauseElement
 
 _DIALECT: Any = PGDialect_psycopg()  # type: ignore[no-untyped-call]
 _POSTCOMPILE = re.compile(r"__\[POSTCOMPILE_(\w+)\]")
+_NAMED = re.compile(r"%\((\w+)\)s")
 
 
 def _literal(value: object) -> str:
@@ -27,31 +30,52 @@ def _literal(value: object) -> str:
 
 
 class RawStatement:
-    """One statement for PostgreSQL: its SQL, the values SQLAlchemy bound in it (literals),
-    and which of its parameters are JSON (passed as JSON text: the statement casts them)."""
+    """One statement for PostgreSQL: its SQL with PostgreSQL's own placeholders ($1, $2, …:
+    psycopg re-parses named ones on every run of a statement over 4 KiB), the values
+    SQLAlchemy bound in it (literals), and which of its parameters are JSON (passed as JSON
+    text: the statement casts them)."""
 
     def __init__(self, statement: ClauseElement) -> None:
         compiled: Any = statement.compile(dialect=_DIALECT)  # an SQLCompiler
         bound: dict[str, Any] = compiled.construct_params(_check=False)
         # A value SQLAlchemy writes into the SQL itself (a separator, say) comes as a
         # placeholder to fill in as it would: a quoted literal.
-        self.sql = _POSTCOMPILE.sub(lambda m: _literal(bound[m.group(1)]), str(compiled))
+        named = _POSTCOMPILE.sub(lambda m: _literal(bound[m.group(1)]), str(compiled))
+        order: dict[str, int] = {}
+        self.sql = _NAMED.sub(
+            lambda m: f"${order.setdefault(m.group(1), len(order) + 1)}", named
+        ).replace("%%", "%")
+        self.names = tuple(order)
         self.fixed = {name: value for name, value in bound.items() if value is not None}
         self.json = frozenset(
             name for name, bind in compiled.binds.items() if isinstance(bind.type, JSON)
         )
+        self._row: Any = None
 
     def run(self, conn: Connection, values: Mapping[str, Any]) -> list[Any]:
         """The statement's rows (named tuples of psycopg's types: JSON loaded, times aware),
         on the unit of work's connection and in its transaction (or autocommit)."""
-        given = {
-            **self.fixed,
-            **{
-                k: json.dumps(v) if k in self.json and v is not None else v
-                for k, v in values.items()
-            },
-        }
+        given = {**self.fixed, **values}
+        params = [
+            json.dumps(given[name])
+            if name in self.json and given[name] is not None
+            else given[name]
+            for name in self.names
+        ]
         raw: Any = conn.connection.dbapi_connection
-        with raw.cursor(row_factory=namedtuple_row) as cursor:
-            cursor.execute(self.sql, given)
-            return list(cursor.fetchall()) if cursor.description else []
+        with RawCursor(raw, row_factory=self._rows) as cursor:
+            cursor.execute(self.sql, params)
+            result = cursor.pgresult
+            if result is None or result.status != ExecStatus.TUPLES_OK:
+                return []
+            return list(cursor.fetchall())
+
+    def _rows(self, cursor: Any) -> Any:
+        """psycopg's row factory: the statement's named tuple, its type made on the first run
+        (psycopg's own builds the columns' descriptions on every run)."""
+        if self._row is None:
+            if cursor.description is None:
+                return tuple
+            names = [column.name for column in cursor.description]
+            self._row = namedtuple("Row", names, rename=True)  # type: ignore[misc]
+        return self._row._make

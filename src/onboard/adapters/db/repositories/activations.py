@@ -247,8 +247,7 @@ _EVENT_COLUMNS = tuple(c.name for c in t.outbox_events.columns)
 def _params(table: Table, prefix: str, columns: tuple[str, ...]) -> list[Any]:
     """A bound parameter per column, named ``prefix + column`` and typed as the column. A
     SELECT list tells PostgreSQL nothing of its parameters' types: text, numbers, booleans
-    and times find their column's type on their own, JSON is cast (kept short: psycopg
-    caches the parsing of statements under 4 KiB)."""
+    and times find their column's type on their own, JSON is cast."""
     found = []
     for name in columns:
         column_type = table.c[name].type
