@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from onboard.adapters.crypto import Argon2Passwords, HmacSigner
-from onboard.adapters.db.engine import build_engine
+from onboard.adapters.db.engine import build_engine, is_postgresql
 from onboard.adapters.db.uow import SqlUnitOfWork
 from onboard.adapters.gs1 import BiipGs1Reader
 from onboard.adapters.keyring import Keyring, KeyringError
@@ -29,9 +29,13 @@ class Container:
     engine: Engine
     services: Services
     sign_in_policy: SignInPolicy
+    autocommit_engine: Engine | None = None
+    """PostgreSQL: the pool of read-only and single-statement units of work."""
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.autocommit_engine is not None:
+            self.autocommit_engine.dispose()
 
 
 def _keyring(settings: Settings) -> Keyring:
@@ -50,12 +54,21 @@ def build(
 ) -> Container:
     if settings.effective_database_url.startswith("sqlite"):
         settings.var_dir.mkdir(parents=True, exist_ok=True)
-    engine = build_engine(settings.effective_database_url, pool_size=settings.db_pool_size)
+    url, pool_size = settings.effective_database_url, settings.db_pool_size
+    engine = build_engine(url, pool_size=pool_size)
+    autocommit = (
+        build_engine(url, pool_size=pool_size, autocommit=True) if is_postgresql(url) else None
+    )
     clock = clock or SystemClock()
     ids = ids or RandomIds()
     services = Services(
         uow=lambda read_only=False, single_statement=False: SqlUnitOfWork(
-            engine, clock, ids, read_only=read_only, single_statement=single_statement
+            engine,
+            clock,
+            ids,
+            read_only=read_only,
+            single_statement=single_statement,
+            autocommit_engine=autocommit,
         ),
         clock=clock,
         ids=ids,
@@ -74,4 +87,4 @@ def build(
         window_seconds=settings.login_window_seconds,
         session_hours=settings.session_hours,
     )
-    return Container(settings, engine, services, policy)
+    return Container(settings, engine, services, policy, autocommit)

@@ -78,18 +78,50 @@ def test_a_pooled_connection_the_database_dropped_while_idle_is_replaced_unnotic
     container: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pool checks a connection that sat idle before handing it out (SQLite has no
-    server to lose)."""
+    server to lose), in both pools: transactions' and autocommit units'."""
     if container.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite has no server connection to lose")
     monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.0)
     org = make_org(container.services)
-    with container.engine.connect() as conn:
-        dropped = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert container.autocommit_engine is not None
+    dropped = []
+    for pool in (container.engine, container.autocommit_engine):
+        with pool.connect() as conn:
+            dropped.append(conn.execute(text("SELECT pg_backend_pid()")).scalar_one())
     with build_engine(container.settings.effective_database_url).connect() as admin:
-        admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": dropped})
+        for pid in dropped:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         admin.commit()
+    with container.services.uow(read_only=True) as uow:
+        assert uow.organizations.get(org.organization.id) is not None
+    made = departments.create_department(container.services, org.actor, name="After")
     listed = departments.list_departments(container.services, org.actor, PageRequest())
-    assert listed.items == []
+    assert [d.id for d in listed.items] == [made.id]
+
+
+def test_autocommit_units_have_a_pool_of_their_own_and_others_a_transaction(
+    container: Container,
+) -> None:
+    """PostgreSQL: read-only and single-statement units run each statement on its own, on
+    connections set to autocommit once (§7: nothing to set or roll back per unit); the
+    others in a transaction. SQLite has one pool, every unit a transaction."""
+    postgresql = container.engine.dialect.name == "postgresql"
+    assert (container.autocommit_engine is not None) is postgresql
+    for options, autocommit in (
+        ({}, False),
+        ({"read_only": True}, postgresql),
+        ({"single_statement": True}, postgresql),
+    ):
+        with container.services.uow(**options) as uow:
+            conn = uow._conn
+            assert conn is not None
+            assert conn.in_transaction() or autocommit
+            if postgresql:
+                assert conn.connection.dbapi_connection.autocommit is autocommit  # type: ignore[union-attr]
+                pool = container.autocommit_engine if autocommit else container.engine
+                assert conn.engine is pool, options
+    with pytest.raises(ValueError, match="for PostgreSQL"):
+        build_engine("sqlite:///:memory:", autocommit=True)
 
 
 def test_a_read_only_unit_of_work_reads_committed_data_and_cannot_commit(

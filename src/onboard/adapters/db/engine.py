@@ -16,12 +16,21 @@ from sqlalchemy.exc import DisconnectionError
 PING_AFTER_IDLE_SECONDS = 2.0
 
 
-def build_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """An engine for ``url``; a ``postgresql://`` URL uses the psycopg 3 driver."""
+def is_postgresql(url: str) -> bool:
+    return make_url(url).get_backend_name() in {"postgresql", "postgres"}
+
+
+def build_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
+    """An engine for ``url``; a ``postgresql://`` URL uses the psycopg 3 driver. An
+    ``autocommit`` engine (PostgreSQL only) has its own pool of connections that run each
+    statement as a transaction of its own: set so once, as they connect, rather than on
+    every checkout and back on every return, and with nothing to roll back on return."""
     parsed = make_url(url)
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
+        if autocommit:
+            raise ValueError("an autocommit engine is for PostgreSQL")
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
@@ -29,7 +38,10 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
     # No overflow: connections beyond the pool would be closed as soon as they are returned,
     # so a steady load above it starts and ends a PostgreSQL backend every few requests;
     # a request beyond the pool waits for a connection instead.
-    engine = create_engine(parsed, pool_size=pool_size, max_overflow=0)
+    options: dict[str, Any] = (
+        {"isolation_level": "AUTOCOMMIT", "pool_reset_on_return": None} if autocommit else {}
+    )
+    engine = create_engine(parsed, pool_size=pool_size, max_overflow=0, **options)
     event.listen(engine, "connect", _mark_returned)
     event.listen(engine, "checkin", _mark_returned)
     event.listen(engine, "checkout", _ping_if_idle(engine))

@@ -109,8 +109,10 @@ class SqlUnitOfWork:
         *,
         read_only: bool = False,
         single_statement: bool = False,
+        autocommit_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
+        self._autocommit_engine = autocommit_engine
         self._read_only = read_only
         # One statement is a transaction of its own: PostgreSQL saves BEGIN and COMMIT.
         self._autocommit = (read_only or single_statement) and engine.dialect.name == "postgresql"
@@ -119,11 +121,14 @@ class SqlUnitOfWork:
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
-        conn = self._engine.connect()
-        if self._autocommit:
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-        else:
+        if not self._autocommit:
+            conn = self._engine.connect()
             conn.begin()
+        elif self._autocommit_engine is not None:
+            conn = self._autocommit_engine.connect()
+        else:
+            conn = self._engine.connect()
+            conn.execution_options(isolation_level="AUTOCOMMIT")
         self._conn = conn
         return self
 
