@@ -10,10 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner, Result
 
 from onboard.domain.provisioning import Registration
 from onboard.entrypoints.cli import app
+from onboard.entrypoints.device_api import device_app
 from onboard.services.devices import get_device
 from onboard.services.ports import Services
 from onboard.services.provisioning.environments import create_environment
@@ -131,6 +133,45 @@ def test_the_device_api_refuses_bad_activations_with_their_codes(
     got = json_of(answer)
     assert set(got) == {"device_id", "credential", "environment", "configuration", "attributes"}
     assert got["configuration"] == {"interval": 30}
+
+
+def test_the_activation_lane_answers_as_the_device_api_route_does(
+    live_server: LiveServer, made: NewGroup
+) -> None:
+    """§7: the server answers activations in a lane of their own, ahead of the framework;
+    for each kind of body it answers exactly as the device API's route (run in process,
+    without the lane) does, and other methods still reach the framework (405)."""
+    group = made.group.group_id
+    bodies: list[bytes] = [
+        b'{"group_id": ',  # malformed JSON
+        b"[]",
+        json.dumps({"group_id": group, "serial": "SN-2"}).encode(),
+        json.dumps(
+            {"group_id": "", "serial": "x" * 101, "expires": "soon", "signature": 1}
+        ).encode(),
+        json.dumps(signed(group, "SN-2", "not-the-key")).encode(),
+        json.dumps(signed(group, "SN-9", key_of(made.secret, "SN-9"))).encode(),
+        json.dumps(signed(group, "SN-3", key_of(made.secret, "SN-3"))).encode(),
+    ]
+    headers = {"Content-Type": "application/json"}
+    direct = TestClient(device_app(live_server.container))
+    with live_server.client() as device:
+        for body in bodies:
+            answer = device.post("/device/v1/activate", content=body, headers=headers)
+            expected = direct.post("/activate", content=body, headers=headers)
+            assert answer.status_code == expected.status_code, body
+            assert answer.headers["content-type"] == expected.headers["content-type"]
+            assert answer.json() == expected.json(), body
+        too_big = b'{"serial": "' + b"x" * 20_000 + b'"}'
+        problem_of(
+            device.post("/device/v1/activate", content=too_big, headers=headers),
+            413,
+            "payload_too_large",
+        )
+        assert device.get("/device/v1/activate").status_code == 405
+        # A newer firmware's extra fields are ignored, as everywhere in the device API.
+        extra = {**signed(group, "SN-1", key_of(made.secret, "SN-1")), "firmware": "2.0"}
+        assert json_of(device.post("/device/v1/activate", json=extra))["device_id"]
 
 
 def test_the_reference_client_explains_a_refusal_and_stores_nothing(

@@ -17,6 +17,7 @@ from onboard.entrypoints.api import errors
 from onboard.entrypoints.api.app import api_router
 from onboard.entrypoints.device_api import PREFIX as DEVICE_PREFIX
 from onboard.entrypoints.device_api import device_app
+from onboard.entrypoints.device_api.activation_lane import ActivationLane
 from onboard.entrypoints.web import mount_code_pages, mount_web
 
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings, *, container: Container | None = None) -> Fas
     # Devices call in numbers (D4, §7: activations by the thousand a second): their API is
     # tried before the hundred routes of the members' API.
     app.mount(DEVICE_PREFIX, device_app(built))
+    app.add_middleware(ActivationLane, built=built)
     app.include_router(api_router())
 
     @app.get("/healthz", include_in_schema=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -74,6 +75,18 @@ def _field_name(location: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def invalid_problem(found: Sequence[Any]) -> JSONResponse:
+    """422 `invalid`, one entry a field, from pydantic's errors (of a request's parameters
+    and body, or of a body validated on its own)."""
+    errors = [
+        {"field": "body", "message": "malformed JSON: " + str(e.get("ctx", {}).get("error"))}
+        if e.get("type") == "json_invalid"
+        else {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
+        for e in found
+    ]
+    return problem(422, "invalid", "Invalid input", "The request is not valid.", errors=errors)
+
+
 def _allowed_methods(request: Request) -> str:
     """Every method of the routes at this path: Starlette names only the first route's, and
     each method of a path is a route of its own here (RFC 9110 wants them all in Allow)."""
@@ -94,13 +107,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"field": "body", "message": "malformed JSON: " + str(e.get("ctx", {}).get("error"))}
-            if e.get("type") == "json_invalid"
-            else {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg"))}
-            for e in exc.errors()
-        ]
-        return problem(422, "invalid", "Invalid input", "The request is not valid.", errors=errors)
+        return invalid_problem(exc.errors())
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

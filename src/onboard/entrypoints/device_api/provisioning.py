@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from onboard.bootstrap import Container
 from onboard.entrypoints.api.errors import PROBLEM_TYPE
 from onboard.entrypoints.api.schemas import Problem
 from onboard.entrypoints.device_api.schemas import ActivatedPublic, ActivateRequest
@@ -43,7 +44,14 @@ def activate_device(body: ActivateRequest, request: Request) -> JSONResponse:
     """D4: the device's twin (made on its first activation from its group's defaults), a
     new credential, the environment it is allocated, its configuration and attributes.
     Activating again keeps the twin and rotates the credential."""
-    built = container(request)
+    # The application answers this path in its activation lane (activation_lane.py), ahead
+    # of this route, which describes the operation and serves the device API on its own.
+    return JSONResponse(activated(container(request), body, client_ip(request)))
+
+
+def activated(built: Container, body: ActivateRequest, source_ip: str | None) -> dict[str, Any]:
+    """The answer as ActivatedPublic describes it, written directly: the thousand
+    activations a second of §7 skip the response model's validation."""
     settings = built.settings
     done = activate(
         built.services,
@@ -51,24 +59,20 @@ def activate_device(body: ActivateRequest, request: Request) -> JSONResponse:
         serial=body.serial,
         expires=body.expires,
         signature=body.signature,
-        source_ip=client_ip(request),
+        source_ip=source_ip,
         limits=ActivationLimits(settings.activation_failures, settings.activation_attempts),
     )
     environment = done.environment
-    # The answer as the schema above describes it, written directly: the thousand
-    # activations a second of §7 skip the response model's validation.
-    return JSONResponse(
-        {
-            "device_id": done.device_id,
-            "credential": done.credential,
-            "environment": None
-            if environment is None
-            else {
-                "name": environment.name,
-                "api_url": environment.api_url,
-                "mqtt_url": environment.mqtt_url,
-            },
-            "configuration": done.configuration,
-            "attributes": done.attributes,
-        }
-    )
+    return {
+        "device_id": done.device_id,
+        "credential": done.credential,
+        "environment": None
+        if environment is None
+        else {
+            "name": environment.name,
+            "api_url": environment.api_url,
+            "mqtt_url": environment.mqtt_url,
+        },
+        "configuration": done.configuration,
+        "attributes": done.attributes,
+    }
