@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -246,7 +246,9 @@ class AuditRepository(Protocol):
     def list_page(
         self, scope: Scope, filters: AuditFilter, page: PageRequest
     ) -> Page[AuditEntry]: ...
-    def of_device(self, device_id: str, page: PageRequest) -> Page[AuditEntry]: ...
+    def of_device(
+        self, device_id: str, page: PageRequest, *, actions: Collection[str] = ()
+    ) -> Page[AuditEntry]: ...
     def count(self, scope: Scope) -> int: ...
 
 

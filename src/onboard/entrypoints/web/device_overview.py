@@ -27,7 +27,6 @@ from onboard.entrypoints.web.device_forms import (
     shown_attributes,
 )
 from onboard.entrypoints.web.device_provisioning import Replacing, provisioning_card
-from onboard.entrypoints.web.device_provisioning import router as provisioning_router
 from onboard.entrypoints.web.device_views import (
     STATUS_LABELS,
     all_customers,
@@ -86,7 +85,6 @@ def _overview(
 
 # The card's "Replace hardware" pages (D7) render the overview.
 overview_page = _overview
-router.include_router(provisioning_router)
 
 
 @router.get("/devices/{device_id}")

@@ -1,51 +1,34 @@
 """The "Provisioning" card of a device's overview: the group it came through, its serial,
 registration state and environment, its activations, reprovisionings and replacements
-from its timeline; and replacing its hardware from there (SPEC D4-D7)."""
+(SPEC D4-D7). Its "Replace hardware" form posts to device_replacement.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
-
-from fastapi import Query, Request, Response
+from typing import Any
 
 from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import AuditEntry
 from onboard.domain.devices import Device
-from onboard.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from onboard.domain.provisioning import Environment
-from onboard.entrypoints import http
-from onboard.entrypoints.web.forms import CsrfField, Text
-from onboard.entrypoints.web.rendering import redirect
-from onboard.entrypoints.web.routing import web_router
-from onboard.entrypoints.web.session import MemberActor, Svc
-from onboard.services import devices, records
-from onboard.services.ports import PageRequest, Services
+from onboard.domain.errors import DomainError, NotFound
+from onboard.services.ports import Services
 from onboard.services.provisioning import groups
 from onboard.services.provisioning.environments import list_environments
-from onboard.services.provisioning.replacement import replace_device
+from onboard.services.provisioning.registrations import (
+    PROVISIONING_ACTIONS,
+    DeviceProvisioning,
+    provisioning_of_device,
+)
 
-router = web_router()
-
-QueryText = Annotated[str, Query(max_length=1000)]
-
-# The timeline's entries about how the device's hardware came and went (D4-D7).
-ACTIONS = {
-    "device.activated": "Activated",
-    "device.reactivated": "Activated again",
-    "device.reprovisioned": "Reprovisioned",
-    "device.replaced": "Hardware replaced",
-    "device.onboarded": "Onboarded",
-}
-# What replacing hardware may refuse, shown at the form: a serial not registered or
-# disabled (403), one with a twin already (409), one that is not a serial or the same
-# (422), a group not found (404).
-REFUSED = (Invalid, Forbidden, Conflict, NotFound)
-TIMELINE_PAGE = 500
-# How far back the card reads a device's timeline on each view of the overview.
-TIMELINE_PAGES = 4
+# The history's words for the timeline's provisioning entries (D4-D7).
+ACTIONS = dict(
+    zip(
+        PROVISIONING_ACTIONS,
+        ("Activated", "Activated again", "Reprovisioned", "Hardware replaced", "Onboarded"),
+        strict=True,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -67,18 +50,6 @@ class Happened:
     what: str
     before: str
     after: str
-
-
-def _entries(svc: Services, actor: Actor, device_id: str) -> Iterator[AuditEntry]:
-    """The device's provisioning entries among its newest TIMELINE_PAGES pages of
-    timeline, newest first."""
-    after: str | None = None
-    for _ in range(TIMELINE_PAGES):
-        page = records.device_timeline(svc, actor, device_id, PageRequest(after, TIMELINE_PAGE))
-        yield from (e for e in page.items if e.action in ACTIONS)
-        if page.next_after is None:
-            return
-        after = page.next_after
 
 
 def _text(*parts: tuple[str, Any]) -> str:
@@ -104,21 +75,23 @@ def _happened(entry: AuditEntry, names: dict[str, str]) -> Happened:
     return Happened(entry.at, ACTIONS[entry.action], was, now)
 
 
-def _state(newest: AuditEntry) -> str:
-    return {
-        "device.replaced": "Waiting for the new hardware to activate",
-        "device.onboarded": "Onboarded, not activated yet",
-        "device.reprovisioned": "Reprovisioned",
-    }.get(newest.action, "Activated")
-
-
-def _newest(entries: list[AuditEntry], key: str) -> str | None:
-    """The newest value of ``key`` among the entries' "after" sides."""
-    for entry in entries:
-        value = (entry.after or {}).get(key)
-        if value:
-            return str(value)
-    return None
+def _state(found: DeviceProvisioning) -> str:
+    """The registration's state in words (D3-D7)."""
+    registration = found.registration
+    if registration is None:
+        return "Its hardware left it for a new twin (reset)"
+    if registration.disabled:
+        return "Disabled: its activations are refused"
+    if registration.reprovision_pending:
+        return "Reprovisioned: the device learns it at its next check-in"
+    if registration.activated_at is not None:
+        return "Activated"
+    newest = found.history[0].action if found.history else None
+    if newest == "device.replaced":
+        return "Waiting for the new hardware to activate"
+    if newest == "device.onboarded":
+        return "Onboarded, not activated yet"
+    return "Not activated yet"
 
 
 def _group_link(svc: Services, actor: Actor, group_id: str | None) -> str | None:
@@ -138,82 +111,21 @@ def provisioning_card(
     """What the overview's "Provisioning" card shows of a device that came through a
     provisioning group (``provisioned`` is None for any other device): its group,
     serial, registration state, environment, when it activated, and its history."""
-    entries = list(_entries(svc, actor, device.id))
-    if not entries:
+    found = provisioning_of_device(svc, actor, device.id)
+    if found is None:
         return {"provisioned": None}
-    environments: dict[str, Environment] = {e.name: e for e in list_environments(svc, actor)}
-    names = {e.id: e.name for e in environments.values()}
-    group_id = _newest(entries, "group_id")
-    environment = _newest(entries, "environment")
-    activated = None
-    for entry in entries:
-        if entry.action == "device.replaced":
-            break
-        if entry.action in ("device.activated", "device.reactivated"):
-            activated = entry.at
-            break
+    names = {e.id: e.name for e in list_environments(svc, actor)}
+    registration = found.registration
     return {
         "provisioned": {
-            "group_id": group_id,
-            "group_url": _group_link(svc, actor, group_id),
-            "serial": device.serial,
-            "state": _state(entries[0]),
-            "environment_name": environment,
-            "environment": environments.get(environment or ""),
-            "activated_at": activated,
-            "history": [_happened(e, names) for e in entries],
+            "group_id": found.group_id,
+            "group_url": _group_link(svc, actor, found.group_id),
+            "serial": registration.serial if registration else device.serial,
+            "state": _state(found),
+            "environment": found.environment,
+            "activated_at": registration.activated_at if registration else None,
+            "history": [_happened(e, names) for e in found.history],
         },
-        "can_replace": actor.can(Permission.EDIT_DEVICES),
+        "can_replace": registration is not None and actor.can(Permission.EDIT_DEVICES),
         "replacing": replacing or Replacing(),
     }
-
-
-def _overview(
-    request: Request, svc: Services, actor: Actor, device_id: str, replacing: Replacing
-) -> Response:
-    # Imported here: the overview imports this module for its card.
-    from onboard.entrypoints.web import device_overview
-
-    return device_overview.overview_page(request, svc, actor, device_id, replacing=replacing)
-
-
-@router.get("/devices/{device_id}/replace")
-def confirm_replacement(
-    request: Request, svc: Svc, actor: MemberActor, device_id: str, serial: QueryText = "",
-    group: QueryText = "",
-) -> Response:  # fmt: skip
-    """D7: the confirmation step of "Replace hardware", on the device's overview."""
-    device = devices.get_device(svc, actor, device_id)
-    actor.require(Permission.EDIT_DEVICES)
-    if not serial.strip():
-        error = Invalid("Give the new hardware's serial.", fields={"serial": "required"})
-        return _overview(request, svc, actor, device.id, Replacing(serial, group, error=error))
-    return _overview(
-        request, svc, actor, device.id, Replacing(serial.strip(), group.strip(), confirming=True)
-    )
-
-
-@router.post("/devices/{device_id}/replace")
-def replace(
-    request: Request,
-    svc: Svc,
-    actor: MemberActor,
-    device_id: str,
-    csrf: CsrfField = "",
-    serial: Text = "",
-    group: Text = "",
-) -> Response:
-    """D7, after confirmation: the twin is now the hardware with the new serial, which
-    activates into it; the old serial's credential stops at once."""
-    http.check_csrf(request, csrf)
-    device = devices.get_device(svc, actor, device_id)
-    actor.require(Permission.EDIT_DEVICES)
-    try:
-        replaced = replace_device(svc, actor, device.id, serial=serial, group=group.strip() or None)
-    except REFUSED as error:
-        return _overview(request, svc, actor, device.id, Replacing(serial, group, error=error))
-    return redirect(
-        request,
-        f"/devices/{device.id}",
-        notice=f"Now serial {replaced.serial}: activate the new hardware.",
-    )

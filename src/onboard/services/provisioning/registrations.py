@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import IO, BinaryIO
 
 from onboard.domain.access import Actor, Permission
-from onboard.domain.audit import Change, Target
+from onboard.domain.audit import AuditEntry, Change, Target
 from onboard.domain.enrollment import check_serial
 from onboard.domain.enrollment_import import ImportMode, ListFormat, UnreadableList
 from onboard.domain.errors import Invalid
-from onboard.domain.provisioning import Registration
+from onboard.domain.provisioning import Environment, Registration
 from onboard.domain.registrations import (
     RegistrationRejection,
     RegistrationRejectionCode,
@@ -210,3 +211,63 @@ def list_registrations(
     with svc.uow(read_only=True) as uow:
         group = find_group(uow, scope, group_ref)
         return uow.registrations.list_by_serial(scope, group.id, page)
+
+
+# The timeline's entries about how a device's hardware came and went (D4-D7).
+PROVISIONING_ACTIONS = (
+    "device.activated",
+    "device.reactivated",
+    "device.reprovisioned",
+    "device.replaced",
+    "device.onboarded",
+)
+
+
+@dataclass(frozen=True)
+class DeviceProvisioning:
+    """How a device came through provisioning (D4-D7): the registration of its hardware
+    (None once that left it: a reset, D6), the group's id, the environment it was given,
+    and its provisioning history, newest first."""
+
+    registration: Registration | None
+    group_id: str | None
+    environment: Environment | None
+    history: list[AuditEntry]
+
+
+def provisioning_of_device(
+    svc: Services, actor: Actor, device_id: str, *, history: int = 50
+) -> DeviceProvisioning | None:
+    """D4-D7 for the device's page: None for a device that never came through a
+    provisioning group. Whoever sees the device sees this; a device claimed from another
+    organization's group (D5) shows that group's id, which its label carries."""
+    scope = actor.require(Permission.READ)
+    with svc.uow(read_only=True) as uow:
+        if uow.devices.get(scope, device_id) is None:
+            raise not_found("device", device_id)
+        registration = uow.registrations.of_device(device_id)
+        page = PageRequest(None, history)
+        entries = list(uow.audit.of_device(device_id, page, actions=PROVISIONING_ACTIONS).items)
+        if registration is None and not entries:
+            return None
+        group = (
+            uow.provisioning_groups.by_group_ref(registration.group_ref)
+            if registration is not None
+            else None
+        )
+        environment = (
+            uow.environments.get(registration.environment_id)
+            if registration is not None and registration.environment_id is not None
+            else None
+        )
+    group_id = group.group_id if group is not None else _newest(entries, "group_id")
+    return DeviceProvisioning(registration, group_id, environment, entries)
+
+
+def _newest(entries: list[AuditEntry], key: str) -> str | None:
+    """The newest value of ``key`` among the entries' "after" sides."""
+    for entry in entries:
+        value = (entry.after or {}).get(key)
+        if value:
+            return str(value)
+    return None

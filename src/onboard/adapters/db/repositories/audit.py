@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -111,11 +111,15 @@ class SqlAudit:
             query = query.where(c.at < filters.until)
         return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
 
-    def of_device(self, device_id: str, page: PageRequest) -> Page[AuditEntry]:
-        """A device's lifecycle timeline (A3), newest first; the caller has checked that
-        the device is visible."""
+    def of_device(
+        self, device_id: str, page: PageRequest, *, actions: Collection[str] = ()
+    ) -> Page[AuditEntry]:
+        """A device's lifecycle timeline (A3), newest first, only ``actions`` when given;
+        the caller has checked that the device is visible."""
         c = t.audit_entries.c
         query = select(t.audit_entries).where(c.device_id == device_id)
+        if actions:
+            query = query.where(c.action.in_(actions))
         return paginate(self.conn, query, c.id, page, self._records, newest_first=True)
 
     def count(self, scope: Scope) -> int:
