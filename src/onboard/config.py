@@ -81,7 +81,11 @@ class Settings(BaseSettings):
         10, ge=1, description="Activations allowed per device (group and serial) a minute (D4)."
     )
     db_pool_size: int = Field(
-        20, ge=1, le=200, description="PostgreSQL connections per process, kept open once made."
+        20,
+        ge=1,
+        le=200,
+        description="PostgreSQL connections per process and pool (two: transactions, and "
+        "autocommit units), kept open once made.",
     )
     files_dir: Path | None = Field(
         None,
