@@ -159,6 +159,19 @@ def test_d4_patch_disables_one_registration_and_its_device_is_refused(
     assert registered(svc, org, group)["PD-1"].disabled is False
 
 
+def test_d4_a_serial_with_a_slash_is_named_percent_encoded(
+    api: httpx.Client, svc: Services, org: Org, group: NewGroup
+) -> None:
+    post(api, group.group.id, "serial\nLOT/7\nLOT\n")
+    url = f"/api/v1/provisioning-groups/{group.group.group_id}/registrations"
+
+    off = api.patch(f"{url}/LOT%2F7", json={"enabled": False})
+
+    assert (off.status_code, off.json()["serial"]) == (200, "LOT/7"), off.text
+    found = registered(svc, org, group)
+    assert (found["LOT/7"].disabled, found["LOT"].disabled) == (True, False)
+
+
 def test_d3_what_cannot_be_a_list_is_refused_and_changes_nothing(
     api: httpx.Client, svc: Services, org: Org, group: NewGroup
 ) -> None:

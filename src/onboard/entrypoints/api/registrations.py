@@ -224,7 +224,8 @@ def list_registrations(
     return s.PageOf(items=[_public(r) for r in page.items], next_cursor=next_cursor(page))
 
 
-@router.patch("/{group}/registrations/{serial}", response_model=RegistrationPublic)
+# A serial may hold "/" (sent percent-encoded): the path parameter takes the rest of the path.
+@router.patch("/{group}/registrations/{serial:path}", response_model=RegistrationPublic)
 def update_registration(
     group: PathId, serial: SerialPath, body: RegistrationUpdate, svc: Svc, actor: CurrentActor
 ) -> RegistrationPublic:
