@@ -114,21 +114,19 @@ class SqlUnitOfWork:
         self._engine = engine
         self._autocommit_engine = autocommit_engine
         self._read_only = read_only
-        # One statement is a transaction of its own: PostgreSQL saves BEGIN and COMMIT.
-        self._autocommit = (read_only or single_statement) and engine.dialect.name == "postgresql"
+        # One statement is a transaction of its own: PostgreSQL (the only backend with an
+        # autocommit engine) saves BEGIN and COMMIT.
+        self._autocommit = (read_only or single_statement) and autocommit_engine is not None
         self._clock = clock
         self._ids = ids
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
-        if not self._autocommit:
-            conn = self._engine.connect()
-            conn.begin()
-        elif self._autocommit_engine is not None:
+        if self._autocommit_engine is not None and self._autocommit:
             conn = self._autocommit_engine.connect()
         else:
             conn = self._engine.connect()
-            conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.begin()
         self._conn = conn
         return self
 
