@@ -39,11 +39,6 @@ from tests.factories import Org, make_department, make_org
 from tests.provisioning import activated, environment, key_of, new_group, register, signed
 
 
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
 def test_a_registered_device_activates_into_a_twin_made_from_its_groups_defaults(
     svc: Services, org: Org
 ) -> None:

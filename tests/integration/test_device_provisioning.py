@@ -19,11 +19,6 @@ from tests.factories import Org, make_org
 from tests.provisioning import activated, environment, new_group, register
 
 
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
 def test_the_registration_group_environment_and_history_of_an_activated_device(
     svc: Services, org: Org
 ) -> None:

@@ -91,11 +91,6 @@ def meter_template(svc: Services, org: Org, *names: str) -> Template:
     return templates.create_template(svc, org.actor, name=unique("Meter"), fields=fields)
 
 
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
 def test_d5_batches_label_the_next_serials_without_a_label_and_are_numbered_per_group(
     svc: Services, org: Org
 ) -> None:

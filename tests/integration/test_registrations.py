@@ -71,11 +71,6 @@ def activation(svc: Services, group: NewGroup, serial: str) -> str:
 
 
 @pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
-@pytest.fixture
 def group(svc: Services, org: Org) -> NewGroup:
     return new_group(svc, org)
 

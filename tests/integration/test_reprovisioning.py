@@ -26,11 +26,6 @@ from tests.factories import PASSWORD, Org, make_department, make_member, make_or
 from tests.provisioning import activated, environment, new_group, register
 
 
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
 def _registration_of(svc: Services, device_id: str) -> Registration | None:
     with svc.uow() as uow:
         return uow.registrations.of_device(device_id)
