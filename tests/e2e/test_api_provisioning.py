@@ -244,6 +244,34 @@ def test_put_replaces_the_settings_and_patch_changes_only_those_given(
     assert activates(svc, org, group_id, made["secret"])
 
 
+def test_a_group_names_its_configuration_by_configuration_id(api: httpx.Client) -> None:
+    """§5.1 Part D: `configuration_id` is one of the organization's configurations (B8), its
+    body the group's configuration; JSON given by PATCH ends the link; an unknown one is
+    422 with its field."""
+    product = api.post("/api/v1/products", json={"name": "Meter firmware"}).json()
+    named = api.post(
+        "/api/v1/configurations",
+        json={"product_id": product["id"], "name": "Rollout 3", "body": {"interval": 30}},
+    ).json()
+    group_id = new_group_id()
+
+    made = api.post(
+        GROUPS, json={"group_id": group_id, "name": "Meters", "configuration_id": named["id"]}
+    )
+    unknown = api.patch(f"{GROUPS}/{group_id}", json={"configuration_id": "01UNKNOWN"})
+    inline = api.patch(f"{GROUPS}/{group_id}", json={"configuration": {"a": 1}})
+
+    assert made.status_code == 201, made.text
+    assert (made.json()["configuration"], made.json()["configuration_id"]) == (
+        {"interval": 30},
+        named["id"],
+    )
+    body = assert_problem(unknown, 422, "invalid")
+    assert [e["field"] for e in body["errors"]] == ["configuration_id"]
+    assert inline.status_code == 200, inline.text
+    assert (inline.json()["configuration"], inline.json()["configuration_id"]) == ({"a": 1}, None)
+
+
 def test_rotating_answers_the_new_secret_and_the_old_one_activates_until_finished(
     api: httpx.Client, svc: Services, org: Org
 ) -> None:

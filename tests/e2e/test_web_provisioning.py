@@ -15,6 +15,7 @@ import secrets
 from playwright.sync_api import Page, expect
 
 from onboard.domain.enrollment_import import ListFormat
+from onboard.services import licensing
 from onboard.services.ports import PageRequest, Services
 from onboard.services.provisioning import environments, groups, registrations
 from onboard.services.provisioning.groups import GroupInput
@@ -91,7 +92,7 @@ def test_an_iot_manager_creates_a_group_with_every_setting_and_sees_its_secret_o
     page.get_by_label(f"Position of {first}").select_option("2")
     page.get_by_role("radio", name=re.compile(r"^Hashed ·")).check()
     page.get_by_role("radio", name=re.compile(r"^Reset ·")).check()
-    page.get_by_label("Configuration").fill('{"interval_s": 60}')
+    page.get_by_label("Configuration", exact=True).fill('{"interval_s": 60}')
     page.get_by_label("Initial attributes").fill('{"colour": "red"}')
     page.get_by_role("checkbox", name=re.compile("Any organization may claim")).check()
     page.get_by_role("button", name="Create group").click()
@@ -139,15 +140,15 @@ def test_a_group_is_changed_and_a_bad_value_is_refused_with_nothing_changed(
 
     form = page.locator("#group-form")
     form.get_by_label("Name", exact=True).fill("Meters renamed")
-    form.get_by_label("Configuration").fill('{"broken": ')
+    form.get_by_label("Configuration", exact=True).fill('{"broken": ')
     form.get_by_role("button", name="Save settings").click()
-    expect(page.get_by_label("Configuration")).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_label("Configuration", exact=True)).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("alert")).to_contain_text("not JSON")
-    expect(page.get_by_label("Configuration")).to_have_value('{"broken": ')
+    expect(page.get_by_label("Configuration", exact=True)).to_have_value('{"broken": ')
     assert groups.find_group_now(svc, org.actor, made.group.id) == made.group
 
     form = page.locator("#group-form")
-    form.get_by_label("Configuration").fill('{"broken": false}')
+    form.get_by_label("Configuration", exact=True).fill('{"broken": false}')
     form.get_by_role("radio", name=re.compile(r"^Never ·")).check()
     form.get_by_role("button", name="Save settings").click()
     expect(page.get_by_role("status")).to_contain_text("Group Meters renamed saved.")
@@ -157,6 +158,34 @@ def test_a_group_is_changed_and_a_bad_value_is_refused_with_nothing_changed(
     assert (after.name, after.reprovision_policy.value) == ("Meters renamed", "never")
     assert after.defaults.configuration == {"broken": False}
     assert after.group_id == made.group.group_id
+
+
+def test_a_group_takes_a_named_configuration_chosen_in_its_form(
+    page: Page, live_server: LiveServer
+) -> None:
+    """§5.1 Part D `configuration_id`, B8: a product's configuration picked by name is the
+    group's configuration, shown with its name on the group's page."""
+    svc = live_server.container.services
+    org = factories.make_org(svc)
+    product = licensing.create_product(svc, org.actor, name="Meter firmware")
+    named = licensing.create_configuration(
+        svc, org.actor, product.id, name="Rollout 3", body={"interval": 30}
+    )
+    made = groups.create_group(
+        svc, org.actor, group_id(), GroupInput(name="Meters", configuration={"a": 1})
+    )
+    sign_in(page, org.admin.email, factories.PASSWORD)
+    page.goto(f"/provisioning/{made.group.id}")
+
+    form = page.locator("#group-form")
+    form.get_by_label("Named configuration").select_option(label="Rollout 3")
+    form.get_by_role("button", name="Save settings").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Group Meters saved.")
+    expect(page.get_by_test_id("group-configuration-name")).to_have_text("Rollout 3")
+    expect(page.get_by_test_id("group-configuration")).to_contain_text('"interval": 30')
+    after = groups.find_group_now(svc, org.actor, made.group.id).defaults
+    assert (after.configuration, after.configuration_id) == ({"interval": 30}, named.id)
 
 
 def test_rotating_the_secret_shows_the_new_one_once_and_finishing_drops_the_old(

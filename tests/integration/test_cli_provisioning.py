@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 from onboard.adapters.db import tables as t
 from onboard.domain.errors import InvalidSignature
 from onboard.domain.provisioning import check_activation, group_secret_context
+from onboard.services import licensing
 from onboard.services.ports import Services
 from onboard.services.provisioning import environments, groups
 from onboard.services.provisioning.groups import group_secrets
@@ -193,6 +194,26 @@ def test_a_group_is_created_with_its_secret_printed_once_and_stored_sealed(
         assert "secret:" not in output
 
 
+def test_a_group_takes_a_named_configuration(run: Run, svc: Services, org: Org) -> None:
+    """§5.1 Part D `configuration_id`, B8: its body is the group's configuration."""
+    product = licensing.create_product(svc, org.actor, name="Meter firmware")
+    named = licensing.create_configuration(
+        svc, org.actor, product.id, name="Rollout 3", body={"interval": 30}
+    )
+
+    made = run(
+        "groups", "create", "--org", org.organization.id, "named-meters", "--name", "Meters",
+        "--configuration-id", named.id,
+    )  # fmt: skip
+
+    assert made.exit_code == 0, made.output
+    lines = dict(line.split(":", 1) for line in made.stdout.splitlines())
+    assert lines["configuration"].strip() == '{"interval": 30}'
+    assert lines["named config"].strip() == named.id
+    group = groups.find_group_now(svc, org.actor, "named-meters")
+    assert group.defaults.configuration_id == named.id
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -203,6 +224,7 @@ def test_a_group_is_created_with_its_secret_printed_once_and_stored_sealed(
         (["ok-id", "--name", "X", "--attributes", "{not json"], "--attributes is not JSON"),
         (["ok-id", "--name", "X", "--configuration", "[1, 2]"], "--configuration is a JSON object"),
         (["ok-id", "--name", "X", "--claimant", "no such org"], "--claimant: no organization"),
+        (["ok-id", "--name", "X", "--configuration-id", "nope"], "No configuration 'nope'"),
         (["ok-id", "--name", "X", "--mode", "closed"], "closed"),
     ],
 )

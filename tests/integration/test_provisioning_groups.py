@@ -38,7 +38,7 @@ from onboard.domain.provisioning import (
     check_activation,
     group_secret_context,
 )
-from onboard.services import templates
+from onboard.services import licensing, templates
 from onboard.services.common import member_actor
 from onboard.services.ports import PageRequest, SecretBox, Services
 from onboard.services.provisioning import environments, groups
@@ -356,6 +356,49 @@ def test_updating_replaces_the_settings_and_changing_keeps_the_others(
     assert first["after"]["registration_mode"] == "open"
     with pytest.raises(Invalid, match="setting"):
         groups.change_group(svc, org.actor, "changing", {"secret": "mine"})
+
+
+def test_a_group_takes_its_configuration_from_a_named_one_of_its_organization(
+    svc: Services, org: Org, database: Database
+) -> None:
+    """§5.1 Part D `configuration_id`, B8: the named configuration's body is the group's;
+    JSON given later ends the link; another organization's, an unknown one, or JSON that
+    differs from it beside it are refused and change nothing."""
+    product = licensing.create_product(svc, org.actor, name="Meter firmware")
+    named = licensing.create_configuration(
+        svc, org.actor, product.id, name="Rollout 3", body={"interval": 30}
+    )
+    made = groups.create_group(
+        svc, org.actor, "named-config", GroupInput(name="Meters", configuration_id=named.id)
+    )
+    assert made.group.defaults.configuration == {"interval": 30}
+    assert made.group.defaults.configuration_id == named.id
+    assert groups.find_group_now(svc, org.actor, "named-config") == made.group
+    created = audit(database, org.organization.id, "provisioning_group.created")
+    assert created[0]["after"]["configuration_id"] == named.id
+
+    other = make_org(svc)
+    theirs_product = licensing.create_product(svc, other.actor, name="Theirs")
+    theirs = licensing.create_configuration(
+        svc, other.actor, theirs_product.id, name="Theirs", body={"x": 1}
+    )
+    for refused, field in (
+        ({"configuration_id": theirs.id}, "configuration_id"),
+        ({"configuration_id": "01UNKNOWN0000000000000000"}, "configuration_id"),
+        ({"configuration_id": named.id, "configuration": {"interval": 5}}, "configuration"),
+    ):
+        with pytest.raises(Invalid) as caught:
+            groups.change_group(svc, org.actor, "named-config", refused)
+        assert field in caught.value.fields
+    assert groups.find_group_now(svc, org.actor, "named-config") == made.group
+
+    inline = groups.change_group(svc, org.actor, "named-config", {"configuration": {"a": 1}})
+    assert (inline.defaults.configuration, inline.defaults.configuration_id) == ({"a": 1}, None)
+    relinked = groups.change_group(svc, org.actor, "named-config", {"configuration_id": named.id})
+    assert relinked.defaults.configuration == {"interval": 30}
+    unlinked = groups.change_group(svc, org.actor, "named-config", {"configuration_id": None})
+    assert unlinked.defaults.configuration == {"interval": 30}
+    assert unlinked.defaults.configuration_id is None
 
 
 def test_rotation_keeps_the_previous_secret_activating_until_it_is_finished(

@@ -54,6 +54,8 @@ class GroupDefaults:
     configuration: dict[str, Any] = field(default_factory=dict)
     attributes: dict[str, Any] = field(default_factory=dict)
     departments: frozenset[str] = frozenset()
+    configuration_id: str | None = None
+    """The named configuration (B8) ``configuration`` is the body of, if any (§5.1)."""
 
 
 @dataclass(frozen=True)

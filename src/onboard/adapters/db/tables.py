@@ -732,6 +732,8 @@ provisioning_groups = Table(
     Column("configuration", JSON, nullable=False),
     Column("attributes", JSON, nullable=False),
     Column("open_claims", Boolean, nullable=False),
+    # The named configuration (B8) the configuration was taken from, if any (§5.1).
+    Column("configuration_id", ID, ForeignKey("configurations.id", ondelete="SET NULL")),
     Column("claimants", JSON, nullable=False),
     _created_at(),
     Column("updated_at", UtcDateTime(), nullable=False),

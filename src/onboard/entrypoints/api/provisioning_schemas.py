@@ -53,6 +53,8 @@ _DESCRIPTIONS = {
     "environments": "Environment names, in order (the first up one under static).",
     "template_id": "Template of the devices it makes.",
     "configuration": "Configuration its devices get at activation.",
+    "configuration_id": "A named configuration of yours (POST /configurations), given instead "
+    "of `configuration`: its body is the group's configuration.",
     "initial_attributes": "Attributes its devices start with, typed by the template.",
     "departments": "Departments of its devices. Default: yours, or none when you work in "
     "every department.",
@@ -77,6 +79,7 @@ class GroupSettings(s.Body):
     configuration: JsonObject = Field(
         default_factory=dict, description=_DESCRIPTIONS["configuration"]
     )
+    configuration_id: s.Ident | None = Field(None, description=_DESCRIPTIONS["configuration_id"])
     initial_attributes: s.Attributes = Field(
         default_factory=dict, description=_DESCRIPTIONS["initial_attributes"]
     )
@@ -109,6 +112,11 @@ class GroupUpdate(s.Body):
         None, description=_DESCRIPTIONS["template_id"] + " null: none."
     )
     configuration: JsonObject | None = Field(None, description=_DESCRIPTIONS["configuration"])
+    configuration_id: s.Ident | None = Field(
+        None,
+        description=_DESCRIPTIONS["configuration_id"] + " null: the configuration stays, "
+        "no longer linked to the named one.",
+    )
     initial_attributes: s.Attributes | None = Field(
         None, description=_DESCRIPTIONS["initial_attributes"]
     )
@@ -131,6 +139,9 @@ class GroupPublic(BaseModel):
     environments: list[str] = Field(description="Environment names, in order.")
     template_id: str | None
     configuration: dict[str, Any]
+    configuration_id: str | None = Field(
+        description="The named configuration the configuration is the body of, if any."
+    )
     initial_attributes: dict[str, Any]
     departments: list[str]
     claimable: bool

@@ -85,6 +85,7 @@ def _describe(svc: Services, group: ProvisioningGroup) -> Iterator[str]:
         ("departments", ", ".join(sorted(defaults.departments)) or "-"),
         ("attributes", json.dumps(defaults.attributes, sort_keys=True)),
         ("configuration", json.dumps(defaults.configuration, sort_keys=True)),
+        ("named config", defaults.configuration_id or "-"),
         ("claimed by", claims),
         ("secondary", rotating if group.rotating else "none"),
         ("created", group.created_at.isoformat(timespec="seconds")),
@@ -133,6 +134,10 @@ def groups_create(
     configuration: Annotated[
         str | None, typer.Option(help="Configuration of new devices, a JSON object.")
     ] = None,
+    configuration_id: Annotated[
+        str | None,
+        typer.Option(help="Or the id of one of its named configurations (B8), whose body it is."),
+    ] = None,
     open_claims: Annotated[
         bool,
         typer.Option("--open-claims", help="Any organization may claim its devices by QR (D5)."),
@@ -156,6 +161,7 @@ def groups_create(
             environments=tuple(environment or ()),
             template_id=template,
             configuration=_json_object("--configuration", configuration),
+            configuration_id=configuration_id,
             attributes=_json_object("--attributes", attributes),
             departments=tuple(department) if department else None,
             open_claims=open_claims,

@@ -17,9 +17,11 @@ from onboard.domain.devices import Device, DeviceStatus, Template
 from onboard.domain.documents import EXTENSIONS, Document
 from onboard.domain.errors import DomainError
 from onboard.domain.identity import Customer
+from onboard.domain.licensing import Configuration
 from onboard.entrypoints import http
 from onboard.entrypoints.web.rendering import form_errors, render
 from onboard.services import customers, pairing, templates
+from onboard.services.licensing.configurations import list_configurations
 from onboard.services.ports import Page, PageRequest, Services
 
 T = TypeVar("T")
@@ -88,6 +90,11 @@ def _every(fetch: Callable[[PageRequest], Page[T]]) -> list[T]:
 def all_templates(svc: Services, actor: Actor) -> list[Template]:
     found = _every(lambda page: templates.list_templates(svc, actor, page))
     return sorted(found, key=lambda t: t.name.casefold())
+
+
+def all_configurations(svc: Services, actor: Actor) -> list[Configuration]:
+    found = _every(lambda page: list_configurations(svc, actor, page))
+    return sorted(found, key=lambda c: c.name.casefold())
 
 
 def all_customers(svc: Services, actor: Actor) -> list[Customer]:

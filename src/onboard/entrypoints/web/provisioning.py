@@ -20,7 +20,7 @@ from onboard.domain.provisioning import (
     ReprovisionPolicy,
 )
 from onboard.entrypoints.web.departments import all_departments
-from onboard.entrypoints.web.device_views import all_templates
+from onboard.entrypoints.web.device_views import all_configurations, all_templates
 from onboard.entrypoints.web.forms import Choices, Text
 from onboard.entrypoints.web.rendering import FormErrors, form_errors
 from onboard.services.ports import Services
@@ -86,6 +86,7 @@ class Draft:
     template_id: str = ""
     departments: tuple[str, ...] = ()
     configuration: str = ""
+    configuration_id: str = ""
     attributes: str = ""
     open_claims: bool = False
     claimants: str = ""
@@ -102,6 +103,7 @@ class Draft:
             group.defaults.template_id or "",
             tuple(sorted(group.defaults.departments)),
             dumped(group.defaults.configuration),
+            group.defaults.configuration_id or "",
             dumped(group.defaults.attributes),
             group.open_claims,
             "\n".join(sorted(group.claimants)),
@@ -116,7 +118,11 @@ class Draft:
             reprovision_policy=self.reprovision_policy,
             environments=self.environments,
             template_id=self.template_id or None,
-            configuration=_json(self.configuration, "configuration"),
+            # A named configuration chosen is the configuration: the JSON box is not read.
+            configuration={}
+            if self.configuration_id
+            else _json(self.configuration, "configuration"),
+            configuration_id=self.configuration_id or None,
             attributes=_json(self.attributes, "attributes"),
             departments=(self.departments or None) if new else self.departments,
             open_claims=self.open_claims,
@@ -158,6 +164,7 @@ def _filled(
     template_id: Text = "",
     departments: Choices = None,
     configuration: JsonText = "",
+    configuration_id: Text = "",
     attributes: JsonText = "",
     open_claims: Text = "",
     claimants: LongText = "",
@@ -170,7 +177,8 @@ def _filled(
         ordered, problem = tuple(chosen), refused
     draft = Draft(
         group_id, name, registration_mode, allocation_policy, reprovision_policy, ordered,
-        template_id, tuple(d for d in departments or [] if d), configuration, attributes,
+        template_id, tuple(d for d in departments or [] if d), configuration, configuration_id,
+        attributes,
         bool(open_claims), claimants,
     )  # fmt: skip
     return Filled(draft, problem)
@@ -199,6 +207,7 @@ def group_form_context(svc: Services, actor: Actor, draft: Draft) -> dict[str, A
         "offered": offered,
         "positions": position,
         "templates": all_templates(svc, actor),
+        "configurations": all_configurations(svc, actor),
         "departments": all_departments(svc, actor),
         **labels(),
     }

@@ -52,6 +52,9 @@ class GroupInput:
     environments: tuple[str, ...] = ()
     template_id: str | None = None
     configuration: dict[str, Any] = field(default_factory=dict)
+    configuration_id: str | None = None
+    """One of the organization's named configurations (B8), given instead of
+    ``configuration``: the group's devices get its body."""
     attributes: dict[str, Any] = field(default_factory=dict)
     departments: tuple[str, ...] | None = None
     open_claims: bool = False
@@ -91,6 +94,27 @@ def _object(value: Any, field_name: str) -> dict[str, Any]:
             fields={field_name: "too large"},
         )
     return value
+
+
+def _configuration(
+    uow: UnitOfWork, scope: Scope, configuration_id: str | None, raw: Any
+) -> dict[str, Any]:
+    """D1, §5.1: the configuration a group's devices get: given as a JSON object, or by the
+    id of one of the organization's named configurations (B8), whose body it then is."""
+    if configuration_id is None:
+        return _object(raw, "configuration")
+    named = uow.configurations.get(scope, configuration_id)
+    if named is None:
+        raise Invalid(
+            f"No configuration {configuration_id[:100]!r} here.",
+            fields={"configuration_id": "unknown"},
+        )
+    if raw and raw != named.body:
+        raise Invalid(
+            "Give the configuration or a configuration_id, not both.",
+            fields={"configuration": "given with configuration_id"},
+        )
+    return named.body
 
 
 def _environment_ids(uow: UnitOfWork, names: Iterable[str]) -> tuple[str, ...]:
@@ -172,6 +196,8 @@ def _group(
     reprovision = _choice(ReprovisionPolicy, given.reprovision_policy, "reprovision_policy")
     environments = _environment_ids(uow, given.environments)
     template_id = given.template_id or None
+    configuration_id = given.configuration_id or None
+    configuration = _configuration(uow, scope, configuration_id, given.configuration)
     attributes = _attributes(uow, scope, template_id, given.attributes)
     kept = before.defaults.departments if before is not None else None
     departments = _departments(uow, scope, given.departments, kept)
@@ -183,12 +209,7 @@ def _group(
         mode,
         allocation,
         reprovision,
-        GroupDefaults(
-            template_id,
-            _object(given.configuration, "configuration"),
-            attributes,
-            departments,
-        ),
+        GroupDefaults(template_id, configuration, attributes, departments, configuration_id),
         environments,
         created,
         open_claims=given.open_claims,
@@ -208,6 +229,7 @@ def group_input(group: ProvisioningGroup) -> GroupInput:
         environments=group.environment_ids,
         template_id=group.defaults.template_id,
         configuration=group.defaults.configuration,
+        configuration_id=group.defaults.configuration_id,
         attributes=group.defaults.attributes,
         departments=tuple(sorted(group.defaults.departments)),
         open_claims=group.open_claims,
@@ -225,6 +247,7 @@ def _settings(group: ProvisioningGroup) -> dict[str, Any]:
         "environments": list(group.environment_ids),
         "template_id": group.defaults.template_id,
         "configuration": group.defaults.configuration,
+        "configuration_id": group.defaults.configuration_id,
         "attributes": group.defaults.attributes,
         "departments": sorted(group.defaults.departments),
         "open_claims": group.open_claims,
@@ -308,11 +331,17 @@ def change_group(
     svc: Services, actor: Actor, group_ref: str, changes: Mapping[str, Any]
 ) -> ProvisioningGroup:
     """D1: change some of a group's settings (``changes`` by GroupInput's field names); the
-    others stay as they are."""
+    others stay as they are. A configuration given as JSON ends the group's link to a named
+    one; a named one given replaces the JSON."""
     known = {f.name for f in fields(GroupInput)}
     unknown = sorted(set(changes) - known)
     if unknown:
         raise Invalid(f"No setting {unknown[0]!r}.", fields={unknown[0]: "unknown setting"})
+    changes = dict(changes)
+    if "configuration" in changes:
+        changes.setdefault("configuration_id", None)
+    elif changes.get("configuration_id"):
+        changes["configuration"] = {}
     return _change(svc, actor, group_ref, lambda before: replace(group_input(before), **changes))
 
 

@@ -150,6 +150,7 @@ class SqlActivations:
                 first.configuration,
                 first.attributes,
                 _split(first.departments),
+                first.configuration_id,
             ),
             tuple(e.id for e in environments),
             first.created_at.astimezone(UTC),
