@@ -25,11 +25,6 @@ from tests.factories import Org, make_department, make_member, make_org
 from tests.provisioning import activated, environment, new_group, register
 
 
-@pytest.fixture
-def org(svc: Services) -> Org:
-    return make_org(svc)
-
-
 def test_the_new_hardware_activates_into_the_twin_which_keeps_everything(
     svc: Services, org: Org
 ) -> None:
@@ -100,6 +95,24 @@ def test_a_replacement_the_rules_refuse_changes_nothing(
 
     assert checkin.holder(svc, old.credential) is not None
     assert get_device(svc, org.actor, old.device_id).serial == "OLD-2"
+
+
+def test_technicians_device_managers_and_iot_managers_replace_hardware_and_viewers_do_not(
+    svc: Services, org: Org
+) -> None:
+    """D7, §0: swapping a twin's hardware is device work and provisioning work: those who
+    edit devices and those who manage provisioning both do it."""
+    made = new_group(svc, org)
+    serials = [f"{kind}-{n}" for n in range(3) for kind in ("OLD", "NEW")]
+    register(svc, made, *serials)
+    for n, role in enumerate(("technician", "device_manager", "iot_manager")):
+        old = activated(svc, made, f"OLD-{n}")
+        member = member_actor(make_member(svc, org, roles=[role]))
+
+        replaced = replace_device(svc, member, old.device_id, serial=f"NEW-{n}")
+
+        assert (replaced.id, replaced.serial) == (old.device_id, f"NEW-{n}"), role
+        assert checkin.holder(svc, old.credential) is None, role
 
 
 def test_only_a_provisioned_device_a_member_may_edit_is_replaced(svc: Services, org: Org) -> None:

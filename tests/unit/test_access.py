@@ -110,3 +110,11 @@ def test_role_names_are_parsed_and_unknown_ones_refused() -> None:
         parse_roles(["superuser"])
     with pytest.raises(Invalid):
         parse_roles([])
+
+
+def test_require_any_allows_a_holder_of_one_of_the_permissions() -> None:
+    either = (Permission.EDIT_DEVICES, Permission.MANAGE_PROVISIONING)
+    assert actor(Role.IOT_MANAGER).require_any(*either) == Scope("org", None)
+    assert actor(Role.TECHNICIAN).require_any(*either) == Scope("org", None)
+    with pytest.raises(PermissionDenied, match="edit_devices or manage_provisioning"):
+        actor(Role.VIEWER).require_any(*either)

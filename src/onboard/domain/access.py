@@ -156,6 +156,16 @@ class Actor:
             raise PermissionDenied(f"Your roles do not allow this ({permission.value}).")
         return self.scope
 
+    def can_any(self, *permissions: Permission) -> bool:
+        return any(p in self.permissions for p in permissions)
+
+    def require_any(self, *permissions: Permission) -> Scope:
+        """As require(), for actions that any of ``permissions`` allows."""
+        if self.scope is None or not self.can_any(*permissions):
+            held = " or ".join(p.value for p in permissions)
+            raise PermissionDenied(f"Your roles do not allow this ({held}).")
+        return self.scope
+
     def require_unrestricted(self, permission: Permission) -> Scope:
         """As require(), for actions that affect the whole organization."""
         scope = self.require(permission)

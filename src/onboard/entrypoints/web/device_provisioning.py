@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from onboard.domain.access import Actor, Permission
+from onboard.domain.access import Actor
 from onboard.domain.audit import AuditEntry
 from onboard.domain.devices import Device
 from onboard.domain.errors import DomainError, NotFound
@@ -20,6 +20,7 @@ from onboard.services.provisioning.registrations import (
     DeviceProvisioning,
     provisioning_of_device,
 )
+from onboard.services.provisioning.replacement import REPLACERS
 
 # The history's words for the timeline's provisioning entries (D4-D7).
 ACTIONS = dict(
@@ -126,6 +127,6 @@ def provisioning_card(
             "activated_at": registration.activated_at if registration else None,
             "history": [_happened(e, names) for e in found.history],
         },
-        "can_replace": registration is not None and actor.can(Permission.EDIT_DEVICES),
+        "can_replace": registration is not None and actor.can_any(*REPLACERS),
         "replacing": replacing or Replacing(),
     }

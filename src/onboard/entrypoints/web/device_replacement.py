@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Query, Request, Response
 
-from onboard.domain.access import Actor, Permission
+from onboard.domain.access import Actor
 from onboard.domain.errors import Conflict, Forbidden, Invalid, NotFound
 from onboard.entrypoints import http
 from onboard.entrypoints.web.device_overview import overview_page
@@ -18,7 +18,7 @@ from onboard.entrypoints.web.routing import web_router
 from onboard.entrypoints.web.session import MemberActor, Svc
 from onboard.services import devices
 from onboard.services.ports import Services
-from onboard.services.provisioning.replacement import replace_device
+from onboard.services.provisioning.replacement import REPLACERS, replace_device
 
 router = web_router()
 
@@ -43,7 +43,7 @@ def confirm_replacement(
 ) -> Response:  # fmt: skip
     """D7: the confirmation step of "Replace hardware", on the device's overview."""
     device = devices.get_device(svc, actor, device_id)
-    actor.require(Permission.EDIT_DEVICES)
+    actor.require_any(*REPLACERS)
     if not serial.strip():
         error = Invalid("Give the new hardware's serial.", fields={"serial": "required"})
         return _overview(request, svc, actor, device.id, Replacing(serial, group, error=error))
@@ -66,7 +66,7 @@ def replace(
     activates into it; the old serial's credential stops at once."""
     http.check_csrf(request, csrf)
     device = devices.get_device(svc, actor, device_id)
-    actor.require(Permission.EDIT_DEVICES)
+    actor.require_any(*REPLACERS)
     try:
         replaced = replace_device(svc, actor, device.id, serial=serial, group=group.strip() or None)
     except REFUSED as error:

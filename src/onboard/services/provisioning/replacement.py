@@ -58,14 +58,20 @@ def _new_registration(
     return registration
 
 
+# D7 swaps a twin's hardware: those who edit devices (Technicians in the field, Device
+# Managers) and those who run provisioning (IoT Managers) both do it (§0).
+REPLACERS = (Permission.EDIT_DEVICES, Permission.MANAGE_PROVISIONING)
+
+
 def replace_device(
     svc: Services, actor: Actor, device_id: str, *, serial: str, group: str | None = None
 ) -> Device:
     """D7: the provisioned device ``device_id`` is now the hardware with ``serial`` (in
     ``group``, by default the old hardware's group). The old serial's registration loses
     the twin and its credential at once and is disabled; the new one activates into the
-    twin. Members who edit devices replace them (a device they see)."""
-    scope = actor.require(Permission.EDIT_DEVICES)
+    twin. Members who edit devices or manage provisioning replace them (a device they
+    see)."""
+    scope = actor.require_any(*REPLACERS)
     new_serial = check_serial(serial)
     now = svc.clock.now()
     with svc.uow() as uow:
