@@ -130,7 +130,10 @@ def test_the_page_shows_the_import_s_progress_as_the_server_streams_it(
     assert {"reading", "checking", "applying"} <= set(phases), phases
     assert lines[-1]["status"] == 200
     assert "2000 enrolled" in lines[-1]["page"]
-    assert any(s.startswith("Reading and checking the rows") for s in statuses), statuses
+    # The page shows the server's progress lines as they come: which phases it catches
+    # depends on how the stream is cut into chunks (a fast run sends a phase in one).
+    shown = ("Reading and checking the rows", "Enrolling")
+    assert any(s.startswith(shown) for s in statuses), statuses
     assert f"{prefix}-1999" in enrolled(svc, org)
 
 

@@ -137,7 +137,10 @@ def test_a_customer_user_sees_their_devices_and_a_device_page_without_any_code(
     expect(page.get_by_text("SC-SECRET-77")).to_have_count(0)
     photo = page.get_by_role("img", name=f"Installation photo of {portal.mine.name}")
     expect(photo).to_be_visible()
-    assert photo.evaluate("img => img.complete && img.naturalWidth") == 4, "the photo loads"
+    # Visible is not loaded: decode() waits for the image (and fails if it cannot load).
+    assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") == 4, (
+        "the photo loads"
+    )
     manual = page.get_by_role("link", name="Operating manual")
     expect(manual).to_be_visible()
     expect(page.get_by_text("Internal wiring notes")).to_have_count(0)
