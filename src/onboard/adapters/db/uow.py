@@ -112,17 +112,16 @@ class SqlUnitOfWork:
         autocommit_engine: Engine | None = None,
     ) -> None:
         self._engine = engine
-        self._autocommit_engine = autocommit_engine
-        self._read_only = read_only
         # One statement is a transaction of its own: PostgreSQL (the only backend with an
-        # autocommit engine) saves BEGIN and COMMIT.
-        self._autocommit = (read_only or single_statement) and autocommit_engine is not None
+        # autocommit engine) saves BEGIN and COMMIT. Set: this unit runs in autocommit.
+        self._autocommit_engine = autocommit_engine if read_only or single_statement else None
+        self._read_only = read_only
         self._clock = clock
         self._ids = ids
         self._conn: Connection | None = None
 
     def __enter__(self) -> Self:
-        if self._autocommit_engine is not None and self._autocommit:
+        if self._autocommit_engine is not None:
             conn = self._autocommit_engine.connect()
         else:
             conn = self._engine.connect()
@@ -160,7 +159,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         assert self._conn is not None, "commit() outside the unit of work"
         assert not self._read_only, "commit() in a read-only unit of work"
-        if self._autocommit:
+        if self._autocommit_engine is not None:
             return  # the one statement committed as it ran
         try:
             self._conn.commit()
