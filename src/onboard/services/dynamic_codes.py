@@ -178,10 +178,14 @@ def _resolve(svc: Services, uow: UnitOfWork, scope: Scope, payload: str) -> _Res
     if device is None:
         answer = Scanned(ScanOutcome.UNKNOWN, gtin=identity.gtin, serial=identity.serial)
         return _Resolution(answer, match)
-    answer = Scanned(
-        ScanOutcome.DEVICE, None, device, uow.codes.of_device(device.id),
-        identity.gtin, identity.serial,
-    )  # fmt: skip
+    codes = uow.codes.of_device(device.id)
+    bound = next((c for c in codes if c.payload == payload), None)
+    if bound is not None:
+        # A scan that committed after the payload lookup above bound it to this device
+        # (each statement sees the latest commits): the bound code answers, as it would
+        # have a moment later.
+        return _Resolution(Scanned(ScanOutcome.CODE, bound, device, codes), match)
+    answer = Scanned(ScanOutcome.DEVICE, None, device, codes, identity.gtin, identity.serial)
     return _Resolution(answer, match)
 
 
