@@ -29,14 +29,28 @@ from onboard.services import audit
 from onboard.services.devices import get_device
 from onboard.services.ports import AuditFilter, PageRequest, Services
 from onboard.services.provisioning import checkin
-from onboard.services.provisioning.activation import Activation, ActivationLimits, activate
+from onboard.services.provisioning.activation import (
+    Activation,
+    ActivationLimits,
+    ActivationRequest,
+    activate,
+    activate_many,
+)
 from onboard.services.provisioning.environments import set_environment_status
 from onboard.services.provisioning.groups import (
     finish_rotation,
     rotate_group_secret,
 )
 from tests.factories import Org, make_department, make_org
-from tests.provisioning import activated, environment, key_of, new_group, register, signed
+from tests.provisioning import (
+    NewGroup,
+    activated,
+    environment,
+    key_of,
+    new_group,
+    register,
+    signed,
+)
 
 
 def test_a_registered_device_activates_into_a_twin_made_from_its_groups_defaults(
@@ -281,3 +295,112 @@ def test_concurrent_first_activations_of_one_device_make_one_twin(
         held = uow.registrations.by_credential(digest_secret(working[0].credential))
     assert held is not None
     assert held.id == registration.id
+
+
+# --- batches (§7: activations that arrive together share their round trips) -------------
+
+
+def request_of(
+    made: NewGroup,
+    serial: str,
+    *,
+    key: str | None = None,
+    source_ip: str | None = None,
+    **changed: Any,
+) -> ActivationRequest:
+    proof = signed(made.group.group_id, serial, key or key_of(made.secret, serial))
+    return ActivationRequest(**{**proof, **changed}, source_ip=source_ip)
+
+
+def test_a_batch_answers_each_activation_as_it_would_alone(svc: Services, org: Org) -> None:
+    """D4, §6: in one batch, first activations, a second activation of one device (after
+    the first, as a repeat of it), and refusals each get their own outcome, in order; a
+    refused proof counts against its source."""
+    made = new_group(svc, org, departments=(make_department(svc, org).id,))
+    register(svc, made, "SN-B1", "SN-B2", "SN-B3")
+    batch = [
+        request_of(made, "SN-B1"),
+        request_of(made, "SN-B2", source_ip="10.0.0.9"),
+        request_of(made, "SN-B1"),
+        request_of(made, "SN-B3", key="wrong", source_ip="10.0.0.7"),
+        request_of(made, "SN-B3", group_id="no-such-group", source_ip="10.0.0.7"),
+        request_of(made, "SN-B3", expires=int(time.time()) - 1),
+        request_of(made, "SN-NEW"),
+    ]
+
+    outcomes = activate_many(svc, batch)
+
+    first, second, again = outcomes[:3]
+    assert isinstance(first, Activation)
+    assert isinstance(second, Activation)
+    assert isinstance(again, Activation)
+    assert (first.first, second.first, again.first) == (True, True, False)
+    assert again.device_id == first.device_id != second.device_id
+    assert [type(o) for o in outcomes[3:]] == [
+        InvalidSignature, NotRegistered, SignatureExpired, NotRegistered
+    ]  # fmt: skip
+    # The repeat rotated the credential: only its credential works now.
+    assert checkin.holder(svc, first.credential) is None
+    assert checkin.holder(svc, again.credential) is not None
+    assert checkin.holder(svc, second.credential) is not None
+    twin = get_device(svc, org.actor, first.device_id)
+    assert twin.serial == "SN-B1"
+    assert twin.departments == made.group.defaults.departments
+    with svc.uow() as uow:
+        assert uow.registrations.get(made.group.id, "SN-B3").device_id is None  # type: ignore[union-attr]
+        assert (
+            uow.rate_limits.count(
+                "activate-failed:10.0.0.7", now=svc.clock.now(), window_seconds=60
+            )
+            == 2
+        )
+    page = audit.list_audit(svc, org.actor, AuditFilter(), PageRequest(limit=50))
+    actions = sorted(e.action for e in page.items if e.target_type == "device")
+    assert actions == ["device.activated", "device.activated", "device.reactivated"]
+
+
+def test_a_batch_keeps_the_rate_limits(svc: Services, org: Org) -> None:
+    """§6: activations of one device, and failures from one address, count one by one
+    against their limits within a batch too."""
+    made = new_group(svc, org)
+    register(svc, made, "SN-R1", "SN-R2", "SN-R3")
+    limits = ActivationLimits(failures_per_source=2, attempts_per_device=2)
+    batch = [request_of(made, "SN-R1") for _ in range(3)] + [request_of(made, "SN-R2")]
+    forged = [request_of(made, "SN-R3", key="wrong", source_ip="10.0.0.6") for _ in range(3)]
+
+    outcomes = activate_many(svc, batch + forged, limits)
+
+    assert [type(o) for o in outcomes] == [
+        Activation, Activation, RateLimited, Activation,
+        InvalidSignature, InvalidSignature, RateLimited,
+    ]  # fmt: skip
+
+
+def test_concurrent_batches_sharing_devices_make_one_twin_each(container: Container) -> None:
+    """D4, §7: batches from several processes may hold the same devices in any order;
+    every activation answers, and each device gets one twin."""
+    svc = container.services
+    org = make_org(svc)
+    made = new_group(svc, org)
+    serials = [f"SN-C{n}" for n in range(6)]
+    register(svc, made, *serials)
+    threads = 4
+    barrier = threading.Barrier(threads)
+    limits = ActivationLimits(attempts_per_device=50)
+
+    def batch(n: int) -> list[Activation | DomainError]:
+        mine = serials[n:] + serials[:n]  # each batch in another order
+        requests = [request_of(made, s) for s in (mine if n % 2 else mine[::-1])]
+        barrier.wait(timeout=30)
+        return activate_many(svc, requests, limits)
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        outcomes = [o for batch_outcomes in pool.map(batch, range(threads)) for o in batch_outcomes]
+
+    assert all(isinstance(o, Activation) for o in outcomes), outcomes
+    done = [o for o in outcomes if isinstance(o, Activation)]
+    assert sum(o.first for o in done) == len(serials)
+    assert len({o.device_id for o in done}) == len(serials)
+    with svc.uow() as uow:
+        twins = {uow.registrations.get(made.group.id, s).device_id for s in serials}  # type: ignore[union-attr]
+    assert twins == {o.device_id for o in done}

@@ -494,32 +494,47 @@ class ProvisioningGroupRepository(Protocol):
     def reseal(self, column: str, changes: Sequence[tuple[str, str, str]]) -> int: ...
 
 
+@dataclass(frozen=True)
+class ActivationAsked:
+    """An activation to read for (D4): the group and serial it names, and the rate-limit
+    key of its source's failures (§6)."""
+
+    group_id: str
+    serial: str
+    failures_key: str
+
+
+@dataclass(frozen=True)
+class ActivationWrite:
+    """All one activation writes (D4): with ``first``, the twin it makes (only if the
+    registration has none yet); the registration's new credential (its digest) and
+    environment; its audit entry and event; a hit of its device's rate limit (§6)."""
+
+    first: Device | None
+    registration_id: str
+    environment_id: str | None
+    credential_digest: str
+    entry: AuditEntry
+    event: Event
+    limit_key: str
+
+
 class ActivationRepository(Protocol):
-    def view(
-        self, group_id: str, serial: str, failures_key: str, since: datetime
-    ) -> ActivationView | None:
-        """All an activation reads, at once (D4); None for an unknown group id."""
+    def view_many(
+        self, asked: Sequence[ActivationAsked], since: datetime
+    ) -> list[ActivationView | None]:
+        """All each asked activation reads, at once (D4), in order; None for an unknown
+        group id. Recent failures count hits of the failures key in a window started after
+        ``since``."""
         ...
 
-    def write(
-        self,
-        *,
-        first: Device | None,
-        registration_id: str,
-        environment_id: str | None,
-        credential_digest: str,
-        at: datetime,
-        entry: AuditEntry,
-        event: Event,
-        limit_key: str,
-        limit: int,
-        window_seconds: int,
-    ) -> tuple[bool, int]:
-        """All an activation writes, the twin with ``first`` (only if the registration has
-        none yet), its audit entry and event, and a hit of ``limit_key``: whether it was
-        made (False: a concurrent activation made the twin first, or the hits are over
-        ``limit``) and the hits. One statement where the storage can (so a
-        single-statement unit of work may run it)."""
+    def write_many(
+        self, writes: Sequence[ActivationWrite], *, at: datetime, limit: int, window_seconds: int
+    ) -> list[tuple[bool, int]]:
+        """All each activation writes, in order: whether it was made (False: a concurrent
+        activation made the twin first, or its device's hits are over ``limit``; then
+        only the hit is written) and the hits. The limit keys are distinct. One statement
+        where the storage can (so a single-statement unit of work may run it)."""
         ...
 
 

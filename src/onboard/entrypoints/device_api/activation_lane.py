@@ -3,8 +3,10 @@
 the mounted device API, a request passes two stacks of middleware and two routers, which
 cost as much CPU as the activation's own Python work; here it is matched on its path and
 method, its body read and checked with the same model, and the same service and problem
-mapping answer it. The route in ``provisioning.py`` stays as the operation's description
-in the device API's OpenAPI document."""
+mapping answer it. Activations that arrive while the lane's threads are busy go together
+in the next batch, which shares its two database round trips. The route in
+``provisioning.py`` stays as the operation's description in the device API's OpenAPI
+document."""
 
 from __future__ import annotations
 
@@ -20,27 +22,34 @@ from onboard.bootstrap import Container
 from onboard.domain.errors import DomainError
 from onboard.entrypoints.api.errors import domain_problem, invalid_problem, problem
 from onboard.entrypoints.device_api import PREFIX
-from onboard.entrypoints.device_api.provisioning import activated
+from onboard.entrypoints.device_api.provisioning import activated_many
 from onboard.entrypoints.device_api.schemas import ActivateRequest
 
 PATH = PREFIX + "/activate"
 # An activation's body is about 200 bytes; its fields allow under 400.
 MAX_BODY = 16 * 1024
-# Threads a process runs activations on. Each holds the interpreter lock only between its
-# two round trips, so a few keep two cores busy; the framework's pool (forty threads)
-# spent more CPU handing the lock and its work queue between threads than it gained
-# (docs/benchmarks.md: 1,000 a second with 16 connections, p99 under 40 ms).
-THREADS = 4
+# Batches a process runs at once, each on a thread of its own: while one waits for the
+# database, another does its Python work. The activations that arrive meanwhile wait
+# for the next batch, so the busier the process, the bigger its batches and the fewer
+# round trips per activation (docs/benchmarks.md).
+THREADS = 2
+# The most activations in one batch: a batch's answers all wait for its slowest part.
+MAX_BATCH = 32
+
+_Waiting = tuple[ActivateRequest, str | None, "asyncio.Future[Response]"]
 
 
 class ActivationLane:
-    """ASGI middleware: activations go straight to the service, the rest on to ``app``."""
+    """ASGI middleware: activations go straight to the service, in batches of those that
+    arrive together; the rest on to ``app``."""
 
     def __init__(self, app: ASGIApp, built: Container) -> None:
         self.app = app
         self.built = built
         # Its idle threads end when the application, and so the lane, is collected.
         self.threads = ThreadPoolExecutor(THREADS, "activation")
+        self.waiting: list[_Waiting] = []
+        self.running = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
@@ -53,23 +62,62 @@ class ActivationLane:
                 413, "payload_too_large", "Payload too large", "An activation is under 16 KiB."
             )
         else:
-            response = await asyncio.get_running_loop().run_in_executor(
-                self.threads, self._answer, body, client[0] if client else None
-            )
+            read = _read(body)
+            if isinstance(read, Response):
+                response = read
+            else:
+                response = await self._activated(read, client[0] if client else None)
         await response(scope, receive, send)
 
-    def _answer(self, body: bytes, source_ip: str | None) -> Response:
-        # Read as the framework reads a JSON body: the same errors for the same bodies.
-        try:
-            request = ActivateRequest.model_validate(json.loads(body), from_attributes=True)
-        except json.JSONDecodeError as error:
-            return invalid_problem([{"type": "json_invalid", "ctx": {"error": error.msg}}])
-        except ValidationError as error:
-            return invalid_problem(error.errors())
-        try:
-            return JSONResponse(activated(self.built, request, source_ip))
-        except DomainError as error:
-            return domain_problem(error)
+    async def _activated(self, request: ActivateRequest, source_ip: str | None) -> Response:
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[Response] = loop.create_future()
+        self.waiting.append((request, source_ip, answer))
+        if self.running < THREADS:
+            self._start(loop)
+        return await answer
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
+        self.running += 1
+        asked = [(request, source_ip) for request, source_ip, _ in batch]
+        done = loop.run_in_executor(self.threads, self._answers, asked)
+        done.add_done_callback(lambda _: self._finished(loop, batch, done))
+
+    def _finished(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: list[_Waiting],
+        done: asyncio.Future[list[Response]],
+    ) -> None:
+        self.running -= 1
+        if self.waiting:
+            self._start(loop)
+        failed = done.exception()
+        for n, (_, _, answer) in enumerate(batch):
+            if answer.done():  # its request went away
+                continue
+            if failed is not None:
+                answer.set_exception(failed)
+            else:
+                answer.set_result(done.result()[n])
+
+    def _answers(self, asked: list[tuple[ActivateRequest, str | None]]) -> list[Response]:
+        return [
+            domain_problem(answer) if isinstance(answer, DomainError) else JSONResponse(answer)
+            for answer in activated_many(self.built, asked)
+        ]
+
+
+def _read(body: bytes) -> ActivateRequest | Response:
+    """The request, read as the framework reads a JSON body: the same errors for the same
+    bodies."""
+    try:
+        return ActivateRequest.model_validate(json.loads(body), from_attributes=True)
+    except json.JSONDecodeError as error:
+        return invalid_problem([{"type": "json_invalid", "ctx": {"error": error.msg}}])
+    except ValidationError as error:
+        return invalid_problem(error.errors())
 
 
 async def _body(receive: Receive) -> bytes | None:

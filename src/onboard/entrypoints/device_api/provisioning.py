@@ -4,17 +4,24 @@ credential, its environment, its configuration and initial attributes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from onboard.bootstrap import Container
+from onboard.domain.errors import DomainError
 from onboard.entrypoints.api.errors import PROBLEM_TYPE
 from onboard.entrypoints.api.schemas import Problem
 from onboard.entrypoints.device_api.schemas import ActivatedPublic, ActivateRequest
 from onboard.entrypoints.http import client_ip, container
-from onboard.services.provisioning.activation import ActivationLimits, activate
+from onboard.services.provisioning.activation import (
+    Activation,
+    ActivationLimits,
+    ActivationRequest,
+    activate_many,
+)
 
 router = APIRouter(tags=["provisioning"])
 
@@ -50,18 +57,32 @@ def activate_device(body: ActivateRequest, request: Request) -> JSONResponse:
 
 
 def activated(built: Container, body: ActivateRequest, source_ip: str | None) -> dict[str, Any]:
-    """The answer as ActivatedPublic describes it, written directly: the thousand
-    activations a second of §7 skip the response model's validation."""
+    """The answer to one activation (raises the DomainError that refused it)."""
+    (answer,) = activated_many(built, [(body, source_ip)])
+    if isinstance(answer, DomainError):
+        raise answer
+    return answer
+
+
+def activated_many(
+    built: Container, asked: Sequence[tuple[ActivateRequest, str | None]]
+) -> list[dict[str, Any] | DomainError]:
+    """The answers to activations that arrived together, as ActivatedPublic describes
+    them, written directly (the thousand activations a second of §7 skip the response
+    model's validation), or the DomainError that refused each."""
     settings = built.settings
-    done = activate(
+    outcomes = activate_many(
         built.services,
-        group_id=body.group_id,
-        serial=body.serial,
-        expires=body.expires,
-        signature=body.signature,
-        source_ip=source_ip,
-        limits=ActivationLimits(settings.activation_failures, settings.activation_attempts),
+        [
+            ActivationRequest(b.group_id, b.serial, b.expires, b.signature, source_ip)
+            for b, source_ip in asked
+        ],
+        ActivationLimits(settings.activation_failures, settings.activation_attempts),
     )
+    return [_answer(done) if isinstance(done, Activation) else done for done in outcomes]
+
+
+def _answer(done: Activation) -> dict[str, Any]:
     environment = done.environment
     return {
         "device_id": done.device_id,

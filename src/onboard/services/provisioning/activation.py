@@ -1,22 +1,26 @@
 """Plug-and-play activation (SPEC D4, §6): a device proves it holds the key derived from
 its group's secret and its serial, and gets its twin, a credential, its environment, its
 configuration and initial attributes. Activating again keeps the twin and rotates the
-credential. Everything an activation reads comes in one query (§7: a thousand a second);
-concurrent first activations of one device race to give its registration a twin, and the
-loser becomes a repeat: one twin, whatever the timing."""
+credential. Everything a batch of activations reads comes in one query, and everything
+it writes in one statement (§7: a thousand a second); concurrent first activations of one
+device race to give its registration a twin, and the loser becomes a repeat: one twin,
+whatever the timing."""
 
 from __future__ import annotations
 
 import secrets
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from onboard.domain.access import Actor, ActorKind, Scope
 from onboard.domain.audit import Change, Target, entry_of, event_of
 from onboard.domain.devices import Device, DeviceStatus, Location
 from onboard.domain.errors import (
+    Conflict,
+    DomainError,
     Forbidden,
     NotRegistered,
     RateLimited,
@@ -37,7 +41,7 @@ from onboard.domain.provisioning import (
 )
 from onboard.domain.values import digest_secret
 from onboard.services.common import ATTEMPT_WINDOW_SECONDS
-from onboard.services.ports import Services
+from onboard.services.ports import ActivationAsked, ActivationWrite, Services
 from onboard.services.provisioning.reprovisioning import refuse_if_never
 
 # §6: a proof names a time no more than this far ahead (and not in the past).
@@ -150,10 +154,6 @@ def _leave(svc: Services, group: ProvisioningGroup, registration: Registration) 
     return replace(registration, device_id=None)
 
 
-class _Raced(Exception):
-    """A concurrent activation of the same device made its twin first."""
-
-
 @dataclass(frozen=True)
 class ActivationLimits:
     """§6 rate limits of activation, a minute each: failures per source address (devices
@@ -162,6 +162,26 @@ class ActivationLimits:
 
     failures_per_source: int = 30
     attempts_per_device: int = 10
+
+
+@dataclass(frozen=True)
+class ActivationRequest:
+    """A device's proof (§6): its group and serial, the time it signed until, and the
+    signature; and the address it came from."""
+
+    group_id: str
+    serial: str
+    expires: int
+    signature: str
+    source_ip: str | None = None
+
+    @property
+    def failures_key(self) -> str:
+        return f"activate-failed:{self.source_ip or 'unknown'}"
+
+    @property
+    def limit_key(self) -> str:
+        return f"activate:{self.group_id}\n{self.serial}"
 
 
 def activate(
@@ -177,14 +197,36 @@ def activate(
     """D4, §6: check the proof, then make or find the twin and hand out a new credential.
     InvalidSignature, SignatureExpired, NotRegistered (also for an unknown group),
     RegistrationDisabled; RateLimited past ``limits``."""
-    failures = f"activate-failed:{source_ip or 'unknown'}"
-    try:
-        return _activate(svc, group_id, serial, expires, signature, source_ip, limits, failures)
-    except (Unauthenticated, Forbidden):
-        with svc.uow() as uow:
-            uow.rate_limits.hit(failures, now=svc.clock.now(), window_seconds=WINDOW)
-            uow.commit()
-        raise
+    request = ActivationRequest(group_id, serial, expires, signature, source_ip)
+    (outcome,) = activate_many(svc, [request], limits)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+def activate_many(
+    svc: Services,
+    requests: Sequence[ActivationRequest],
+    limits: ActivationLimits = ActivationLimits(),
+) -> list[Activation | DomainError]:
+    """activate() for activations that arrived together (§7): what they read comes in one
+    query and what they write goes in one statement, each round trip shared by the
+    batch. Each outcome, in order, is the activation or the error that refused it; a
+    refused proof counts against its source (§6). Activations of one device in a batch
+    run one after the other; one that raced a concurrent activation of its device for the
+    twin runs again, as a repeat of that one."""
+    outcomes: dict[int, Activation | DomainError] = {}
+    tries = dict.fromkeys(range(len(requests)), 0)
+    while len(outcomes) < len(requests):
+        batch: dict[str, int] = {}  # one activation per device at a time (one hit each)
+        for n in tries:
+            if n not in outcomes:
+                batch.setdefault(requests[n].limit_key, n)
+        for n in _round(svc, requests, list(batch.values()), limits, outcomes):
+            tries[n] += 1
+            if tries[n] > 1:
+                outcomes[n] = Conflict("A concurrent activation of this device; try again.")
+    return [outcomes[n] for n in range(len(requests))]
 
 
 def _refuse_if_failing(failed: int, limits: ActivationLimits) -> None:
@@ -194,50 +236,96 @@ def _refuse_if_failing(failed: int, limits: ActivationLimits) -> None:
         )
 
 
-def _activate(
-    svc: Services,
-    group_id: str,
-    serial: str,
-    expires: int,
-    signature: str,
-    source_ip: str | None,
-    limits: ActivationLimits,
-    failures: str,
-) -> Activation:
-    _check_time(svc, expires)
-    try:
-        return _once(svc, group_id, serial, expires, signature, source_ip, limits, failures)
-    except _Raced:
-        # The twin is made now: this activation is a repeat of that one.
-        return _once(svc, group_id, serial, expires, signature, source_ip, limits, failures)
+@dataclass(frozen=True)
+class _Prepared:
+    """An activation checked and ready to write, and what its device will be told."""
+
+    write: ActivationWrite
+    activation: Activation
 
 
-def _once(
+def _round(
     svc: Services,
-    group_id: str,
-    serial: str,
-    expires: int,
-    signature: str,
-    source_ip: str | None,
+    requests: Sequence[ActivationRequest],
+    batch: list[int],
     limits: ActivationLimits,
-    failures: str,
-) -> Activation:
-    """One try: everything read in one query, the proof checked, then every write in one
-    statement (on PostgreSQL: two round trips in all, §7). The writes take effect only if
-    the registration is as read (no twin, for a first activation) and the device is within
-    its rate limit."""
+    outcomes: dict[int, Activation | DomainError],
+) -> list[int]:
+    """One try of the activations ``batch`` numbers (of distinct devices), their outcomes
+    put in ``outcomes``: everything read in one query, each proof checked, then every
+    write in one statement (on PostgreSQL: two round trips in all, §7). An activation's
+    writes take effect only if its registration is as read (no twin, for a first
+    activation) and its device is within its rate limit. Returns the activations that
+    raced a concurrent one for their twin: they are to run again."""
     now = svc.clock.now()
+    asked = [
+        ActivationAsked(requests[n].group_id, requests[n].serial, requests[n].failures_key)
+        for n in batch
+    ]
     with svc.uow(read_only=True) as uow:
-        view = uow.activations.view(group_id, serial, failures, now - timedelta(seconds=WINDOW))
-        failed = 0 if view else uow.rate_limits.count(failures, now=now, window_seconds=WINDOW)
-    if view is None:
-        _refuse_if_failing(failed, limits)
-        raise NotRegistered(f"No provisioning group {group_id!r}.")
-    _refuse_if_failing(view.recent_failures, limits)
-    group = view.group
+        views = uow.activations.view_many(asked, now - timedelta(seconds=WINDOW))
+        failed = {
+            a.failures_key: uow.rate_limits.count(a.failures_key, now=now, window_seconds=WINDOW)
+            for a, view in zip(asked, views, strict=True)
+            if view is None
+        }
+    prepared: dict[int, _Prepared] = {}
+    refused: Counter[str] = Counter()  # failures by source in this batch, so far
+    for n, view in zip(batch, views, strict=True):
+        request = requests[n]
+        key = request.failures_key
+        try:
+            _check_time(svc, request.expires)
+            if view is None:
+                _refuse_if_failing(failed[key] + refused[key], limits)
+                raise NotRegistered(f"No provisioning group {request.group_id!r}.")
+            _refuse_if_failing(view.recent_failures + refused[key], limits)
+            prepared[n] = _prepare(svc, request, view, now)
+        except DomainError as error:
+            outcomes[n] = error
+            if isinstance(error, (Unauthenticated, Forbidden)):
+                refused[key] += 1
+    if refused:
+        with svc.uow() as uow:
+            for key, count in refused.items():
+                for _ in range(count):
+                    uow.rate_limits.hit(key, now=now, window_seconds=WINDOW)
+            uow.commit()
+    if not prepared:
+        return []
+    with svc.uow(single_statement=True) as uow:
+        written = uow.activations.write_many(
+            [p.write for p in prepared.values()],
+            at=now,
+            limit=limits.attempts_per_device,
+            window_seconds=WINDOW,
+        )
+        uow.commit()
+    raced = []
+    for (n, ready), (made, hits) in zip(prepared.items(), written, strict=True):
+        if hits > limits.attempts_per_device:
+            outcomes[n] = RateLimited(
+                "Too many activations of this device; try again in a minute.", retry_after=WINDOW
+            )
+        elif made:
+            outcomes[n] = ready.activation
+        else:
+            raced.append(n)  # the twin is made now: this activation is a repeat of that one
+    return raced
+
+
+def _prepare(
+    svc: Services,
+    request: ActivationRequest,
+    view: ActivationView,
+    now: datetime,
+) -> _Prepared:
+    """The proof checked, the twin (on a first activation), environment and credential
+    chosen, and the writes that make them."""
+    group, serial = view.group, request.serial
     context = group_secret_context(group.id)
     opened = [svc.secrets.open(sealed, context=context) for sealed in view.sealed_secrets]
-    check_activation(opened, group_id, serial, expires, signature)
+    check_activation(opened, request.group_id, serial, request.expires, request.signature)
     registration = _registration(svc, view, serial)
     moved = _moved_off(view, registration)
     if moved:
@@ -253,7 +341,7 @@ def _once(
         organization_id = view.device_organization_id or group.organization_id
         departments = view.device_departments
     first = registration.activated_at is None
-    actor = provisioned_actor(organization_id, serial, source_ip)
+    actor = provisioned_actor(organization_id, serial, request.source_ip)
     change = Change(
         "device.activated" if first else "device.reprovisioned" if moved else "device.reactivated",
         Target("device", device_id, departments),
@@ -263,27 +351,17 @@ def _once(
             "environment": environment.name if environment else None,
         },
     )
-    with svc.uow(single_statement=True) as uow:
-        made, hits = uow.activations.write(
-            first=twin,
-            registration_id=registration.id,
-            environment_id=environment.id if environment else None,
-            credential_digest=digest_secret(credential),
-            at=now,
-            entry=entry_of(svc.ids.new(), now, actor, change, organization_id),
-            event=event_of(svc.ids.new(), now, actor, change, organization_id),
-            limit_key=f"activate:{group_id}\n{serial}",
-            limit=limits.attempts_per_device,
-            window_seconds=WINDOW,
-        )
-        if hits > limits.attempts_per_device:
-            raise RateLimited(
-                "Too many activations of this device; try again in a minute.", retry_after=WINDOW
-            )
-        if not made:
-            raise _Raced
-        uow.commit()
+    write = ActivationWrite(
+        first=twin,
+        registration_id=registration.id,
+        environment_id=environment.id if environment else None,
+        credential_digest=digest_secret(credential),
+        entry=entry_of(svc.ids.new(), now, actor, change, organization_id),
+        event=event_of(svc.ids.new(), now, actor, change, organization_id),
+        limit_key=request.limit_key,
+    )
     attributes = {**group.defaults.attributes, **registration.attributes}
-    return Activation(
+    activation = Activation(
         device_id, credential, environment, group.defaults.configuration, attributes, first
     )
+    return _Prepared(write, activation)
