@@ -28,11 +28,13 @@ from onboard.entrypoints.device_api.schemas import ActivateRequest
 PATH = PREFIX + "/activate"
 # An activation's body is about 200 bytes; its fields allow under 400.
 MAX_BODY = 16 * 1024
-# Batches a process runs at once, each on a thread of its own: while one waits for the
-# database, another does its Python work. The activations that arrive meanwhile wait
-# for the next batch, so the busier the process, the bigger its batches and the fewer
-# round trips per activation (docs/benchmarks.md).
-THREADS = 2
+# Batches a process runs at once, on a thread each. One: the activations that arrive while
+# it runs wait for the next batch, so the busier the process, the bigger its batches and
+# the fewer round trips and interpreter-lock handovers per activation; while a batch waits
+# for the database, the event loop reads the next requests and the other worker processes
+# use the CPU. Two threads made smaller batches and 10-25 % fewer activations a second
+# (docs/benchmarks.md).
+THREADS = 1
 # The most activations in one batch: a batch's answers all wait for its slowest part.
 MAX_BATCH = 32
 
