@@ -73,6 +73,7 @@ def _asked_on_postgresql() -> FromClause:
     record set has one estimate, and its generic plan is kept.)"""
     columns: list[ColumnClause[Any]] = [column("n", Integer)]
     columns += [column(name, String) for name in _ASKED]
+    columns.append(column("since", t.UtcDateTime()))
     return (
         func.json_to_recordset(bindparam("asked", type_=JSON))
         .table_valued(*columns)
@@ -82,7 +83,8 @@ def _asked_on_postgresql() -> FromClause:
 
 def _asked_one() -> FromClause:
     """One asked serial (elsewhere than on PostgreSQL, asked one at a time)."""
-    values = (bindparam(name, type_=String).label(name) for name in _ASKED)
+    values = [bindparam(name, type_=String).label(name) for name in _ASKED]
+    values.append(bindparam("since", type_=t.UtcDateTime()).label("since"))
     return select(literal(1, Integer).label("n"), *values).subquery("q")
 
 
@@ -107,7 +109,7 @@ def _view(q: Any, *, lateral: bool) -> Select[Any]:
         select(limits.hits)
         .where(
             limits.key == q.c.failures_key,
-            limits.window_start > bindparam("since", type_=t.UtcDateTime()),
+            limits.window_start > q.c.since,
         )
         .correlate_except(t.rate_limits)
         .scalar_subquery()
@@ -163,10 +165,10 @@ class SqlActivations:
         found: dict[int, list[Any]] = {}
         if self.conn.dialect.name == "postgresql":
             records = [
-                {"n": n, **{name: getattr(one, name) for name in _ASKED}}
+                {"n": n, "since": since.isoformat(), **{name: getattr(one, name) for name in _ASKED}}
                 for n, one in enumerate(asked, start=1)
             ]
-            for row in _RAW_VIEW.run(self.conn, {"asked": records, "since": since}):
+            for row in _RAW_VIEW.run(self.conn, {"asked": records}):
                 found.setdefault(row.asked, []).append(row)
         else:
             for n, one in enumerate(asked, start=1):
