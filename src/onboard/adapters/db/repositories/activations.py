@@ -84,8 +84,8 @@ def _asked_on_postgresql() -> FromClause:
 def _asked_one() -> FromClause:
     """One asked serial (elsewhere than on PostgreSQL, asked one at a time)."""
     values = [bindparam(name, type_=String).label(name) for name in _ASKED]
-    values.append(bindparam("since", type_=t.UtcDateTime()).label("since"))
-    return select(literal(1, Integer).label("n"), *values).subquery("q")
+    since = bindparam("since", type_=t.UtcDateTime()).label("since")
+    return select(literal(1, Integer).label("n"), *values, since).subquery("q")
 
 
 def _view(q: Any, *, lateral: bool) -> Select[Any]:
@@ -164,8 +164,9 @@ class SqlActivations:
         started after ``since``. One query on PostgreSQL; elsewhere one per activation."""
         found: dict[int, list[Any]] = {}
         if self.conn.dialect.name == "postgresql":
+            at = since.isoformat()
             records = [
-                {"n": n, "since": since.isoformat(), **{name: getattr(one, name) for name in _ASKED}}
+                {"n": n, "since": at, **{name: getattr(one, name) for name in _ASKED}}
                 for n, one in enumerate(asked, start=1)
             ]
             for row in _RAW_VIEW.run(self.conn, {"asked": records}):
