@@ -32,7 +32,7 @@ MAX_BODY = 16 * 1024
 # it runs wait for the next batch, so the busier the process, the bigger its batches and
 # the fewer round trips and interpreter-lock handovers per activation; while a batch waits
 # for the database, the event loop reads the next requests and the other worker processes
-# use the CPU. Two threads made smaller batches and 10-25 % fewer activations a second
+# use the CPU. Two threads made smaller batches and 0-30 % fewer activations a second
 # (docs/benchmarks.md).
 THREADS = 1
 # The most activations in one batch: a batch's answers all wait for its slowest part.
