@@ -10,6 +10,7 @@ import json
 import re
 from collections import namedtuple
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from psycopg import RawCursor
@@ -29,11 +30,19 @@ def _literal(value: object) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
+def _iso(value: object) -> str:
+    """A time in a JSON parameter, as ISO 8601 text (the statement reads it as its column's
+    type)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"no JSON for {value!r} in a raw statement")
+
+
 class RawStatement:
     """One statement for PostgreSQL: its SQL with PostgreSQL's own placeholders ($1, $2, …:
     psycopg re-parses named ones on every run of a statement over 4 KiB), the values
     SQLAlchemy bound in it (literals), and which of its parameters are JSON (passed as JSON
-    text: the statement casts them)."""
+    text, times in them as ISO 8601: the statement casts them)."""
 
     def __init__(self, statement: ClauseElement) -> None:
         compiled: Any = statement.compile(dialect=_DIALECT)  # an SQLCompiler
@@ -57,7 +66,7 @@ class RawStatement:
         on the unit of work's connection and in its transaction (or autocommit)."""
         given = {**self.fixed, **values}
         params = [
-            json.dumps(given[name])
+            json.dumps(given[name], default=_iso)
             if name in self.json and given[name] is not None
             else given[name]
             for name in self.names

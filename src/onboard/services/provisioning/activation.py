@@ -271,6 +271,7 @@ def _round(
         }
     prepared: dict[int, _Prepared] = {}
     refused: Counter[str] = Counter()  # failures by source in this batch, so far
+    opened: dict[tuple[str, ...], list[str]] = {}
     for n, view in zip(batch, views, strict=True):
         request = requests[n]
         key = request.failures_key
@@ -280,7 +281,7 @@ def _round(
                 _refuse_if_failing(failed[key] + refused[key], limits)
                 raise NotRegistered(f"No provisioning group {request.group_id!r}.")
             _refuse_if_failing(view.recent_failures + refused[key], limits)
-            prepared[n] = _prepare(svc, request, view, now)
+            prepared[n] = _prepare(svc, request, view, now, opened)
         except DomainError as error:
             outcomes[n] = error
             if isinstance(error, (Unauthenticated, Forbidden)):
@@ -319,12 +320,18 @@ def _prepare(
     request: ActivationRequest,
     view: ActivationView,
     now: datetime,
+    opened_secrets: dict[tuple[str, ...], list[str]],
 ) -> _Prepared:
     """The proof checked, the twin (on a first activation), environment and credential
-    chosen, and the writes that make them."""
+    chosen, and the writes that make them. ``opened_secrets``: the groups' secrets opened
+    so far in the batch, by their sealed texts (a batch's serials are mostly of one
+    group)."""
     group, serial = view.group, request.serial
-    context = group_secret_context(group.id)
-    opened = [svc.secrets.open(sealed, context=context) for sealed in view.sealed_secrets]
+    opened = opened_secrets.get(view.sealed_secrets)
+    if opened is None:
+        context = group_secret_context(group.id)
+        opened = [svc.secrets.open(sealed, context=context) for sealed in view.sealed_secrets]
+        opened_secrets[view.sealed_secrets] = opened
     check_activation(opened, request.group_id, serial, request.expires, request.signature)
     registration = _registration(svc, view, serial)
     moved = _moved_off(view, registration)

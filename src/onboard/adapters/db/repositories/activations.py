@@ -7,6 +7,7 @@ they make in one statement. Each round trip is shared by the batch."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     column,
     func,
     insert,
@@ -65,6 +67,17 @@ _REGISTRATION_COLUMNS = (
 )  # fmt: skip
 _ENVIRONMENT_COLUMNS = ("id", "name", "api_url", "mqtt_url", "region", "weight", "up")
 _ASKED = ("group_id", "serial", "failures_key")
+
+
+def _json_as_text(columns: Any, prefix: str = "") -> list[Any]:
+    """The columns, the JSON ones as their text: the view repeats the group's on every row
+    (a row per serial and environment), and view_many() parses each text once."""
+    return [
+        cast(c, Text).label(prefix + c.name)
+        if isinstance(c.type, JSON)
+        else c.label(prefix + c.name)
+        for c in columns
+    ]
 
 
 def _asked_on_postgresql() -> FromClause:
@@ -116,10 +129,10 @@ def _view(q: Any, *, lateral: bool) -> Select[Any]:
     )
     return (
         select(
-            t.provisioning_groups,
+            *_json_as_text(t.provisioning_groups.columns),
             departments.label("departments"),
             failures.label("failures"),
-            *(_r.c[name].label(f"r_{name}") for name in _REGISTRATION_COLUMNS),
+            *_json_as_text([_r.c[name] for name in _REGISTRATION_COLUMNS], "r_"),
             _d.c.organization_id.label("device_organization_id"),
             device_departments.label("device_departments"),
             *(_e.c[name].label(f"e_{name}") for name in _ENVIRONMENT_COLUMNS),
@@ -164,9 +177,8 @@ class SqlActivations:
         started after ``since``. One query on PostgreSQL; elsewhere one per activation."""
         found: dict[int, list[Any]] = {}
         if self.conn.dialect.name == "postgresql":
-            at = since.isoformat()
             records = [
-                {"n": n, "since": at, **{name: getattr(one, name) for name in _ASKED}}
+                {"n": n, "since": since, **{name: getattr(one, name) for name in _ASKED}}
                 for n, one in enumerate(asked, start=1)
             ]
             for row in _RAW_VIEW.run(self.conn, {"asked": records}):
@@ -176,8 +188,9 @@ class SqlActivations:
                 given = {name: getattr(one, name) for name in _ASKED} | {"since": since}
                 for row in self.conn.execute(_VIEW_ONE, given):
                     found.setdefault(n, []).append(row)
+        groups: dict[str, tuple[ProvisioningGroup, tuple[Environment, ...]]] = {}
         return [
-            _view_of(found[n], one.serial) if n in found else None
+            _view_of(found[n], one.serial, groups) if n in found else None
             for n, one in enumerate(asked, start=1)
         ]
 
@@ -226,34 +239,17 @@ class SqlActivations:
         return True, hits
 
 
-def _view_of(rows: Sequence[Any], serial: str) -> ActivationView:
+def _view_of(
+    rows: Sequence[Any],
+    serial: str,
+    groups: dict[str, tuple[ProvisioningGroup, tuple[Environment, ...]]],
+) -> ActivationView:
+    """The view of an asked serial from its rows; ``groups``: the batch's groups and their
+    environments made so far, by id (a batch's serials are mostly of one group)."""
     first = rows[0]
-    environments = tuple(
-        Environment(r.e_id, r.e_name, r.e_api_url, r.e_mqtt_url, r.e_region, r.e_weight, r.e_up)
-        for r in rows
-        if r.e_id is not None
-    )
-    group = ProvisioningGroup(
-        first.id,
-        first.organization_id,
-        first.group_id,
-        first.name,
-        RegistrationMode(first.registration_mode),
-        AllocationPolicy(first.allocation_policy),
-        ReprovisionPolicy(first.reprovision_policy),
-        GroupDefaults(
-            first.template_id,
-            first.configuration,
-            first.attributes,
-            _split(first.departments),
-            first.configuration_id,
-        ),
-        tuple(e.id for e in environments),
-        first.created_at.astimezone(UTC),
-        first.secondary_secret is not None,
-        first.open_claims,
-        frozenset(first.claimants),
-    )
+    if first.id not in groups:
+        groups[first.id] = _group_of(rows)
+    group, environments = groups[first.id]
     registration = (
         None
         if first.r_id is None
@@ -262,7 +258,7 @@ def _view_of(rows: Sequence[Any], serial: str) -> ActivationView:
             first.r_organization_id,
             first.id,
             serial,
-            first.r_attributes,
+            json.loads(first.r_attributes),
             first.r_disabled,
             first.r_device_id,
             first.r_environment_id,
@@ -284,6 +280,38 @@ def _view_of(rows: Sequence[Any], serial: str) -> ActivationView:
     )
 
 
+def _group_of(rows: Sequence[Any]) -> tuple[ProvisioningGroup, tuple[Environment, ...]]:
+    """The group of an asked serial's rows, and its environments in order."""
+    first = rows[0]
+    environments = tuple(
+        Environment(r.e_id, r.e_name, r.e_api_url, r.e_mqtt_url, r.e_region, r.e_weight, r.e_up)
+        for r in rows
+        if r.e_id is not None
+    )
+    group = ProvisioningGroup(
+        first.id,
+        first.organization_id,
+        first.group_id,
+        first.name,
+        RegistrationMode(first.registration_mode),
+        AllocationPolicy(first.allocation_policy),
+        ReprovisionPolicy(first.reprovision_policy),
+        GroupDefaults(
+            first.template_id,
+            json.loads(first.configuration),
+            json.loads(first.attributes),
+            _split(first.departments),
+            first.configuration_id,
+        ),
+        tuple(e.id for e in environments),
+        first.created_at.astimezone(UTC),
+        first.secondary_secret is not None,
+        first.open_claims,
+        frozenset(json.loads(first.claimants)),
+    )
+    return group, environments
+
+
 def _split(joined: str | None) -> frozenset[str]:
     return frozenset(joined.split(",")) if joined else frozenset()
 
@@ -302,7 +330,10 @@ _WRITE_COLUMNS: dict[str, Any] = {
     "entry_departments": Text(),  # comma-joined, as the view reads departments
     "device_departments": Text(),
 }
+# Each table's column names, prefixed.
+_PREFIXED: dict[str, dict[str, str]] = {}
 for _prefix, _table in (("e_", t.audit_entries), ("v_", t.outbox_events), ("d_", t.devices)):
+    _PREFIXED[_prefix] = {c.name: _prefix + c.name for c in _table.columns}
     for _column in _table.columns:
         _WRITE_COLUMNS[_prefix + _column.name] = _column.type
 
@@ -421,7 +452,8 @@ _RAW_WRITE = RawStatement(_write_statement())
 def _write_batch(
     writes: Sequence[ActivationWrite], at: datetime, window_seconds: int
 ) -> dict[str, Any]:
-    """The batch's parameters: a record per activation, its times as ISO 8601 text."""
+    """The batch's parameters: a record per activation (RawStatement writes its times as
+    ISO 8601 text)."""
     rows = []
     for n, write in enumerate(writes, start=1):
         row: dict[str, Any] = {
@@ -432,12 +464,12 @@ def _write_batch(
             "credential_digest": write.credential_digest,
             "entry_departments": ",".join(sorted(write.entry.departments or ())),
             "device_departments": ",".join(sorted(write.first.departments)) if write.first else "",
-            **{f"e_{k}": v for k, v in entry_values(write.entry).items()},
-            **{f"v_{k}": v for k, v in event_values(write.event).items()},
+            **{_PREFIXED["e_"][k]: v for k, v in entry_values(write.entry).items()},
+            **{_PREFIXED["v_"][k]: v for k, v in event_values(write.event).items()},
         }
         if write.first is not None:
-            row.update({f"d_{k}": v for k, v in new_device_values(write.first).items()})
-        rows.append({k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()})
+            row.update({_PREFIXED["d_"][k]: v for k, v in new_device_values(write.first).items()})
+        rows.append(row)
     return {"batch": rows, "at": at, "expired_before": at - timedelta(seconds=window_seconds)}
 
 
