@@ -104,3 +104,20 @@ def test_a_malformed_activation_is_answered_without_waiting_for_a_batch(
 
     assert answer.status_code == 422
     assert recorder.batches == []
+
+
+def test_a_batch_that_fails_unexpectedly_answers_each_of_its_activations_500(
+    container: Container, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(built: Container, asked: Sequence[tuple[ActivateRequest, str | None]]) -> Any:
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(activation_lane, "activated_many", broken)
+    app = create_app(container.settings, container=container)
+
+    answers = post_together(app, [body("SN-1"), body("SN-2")])
+
+    assert [a.status_code for a in answers] == [500, 500]
+    assert {a.json()["code"] for a in answers} == {"internal_error"}
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+    assert "database gone" in caplog.text  # logged, as the application logs its errors

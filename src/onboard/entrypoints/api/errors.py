@@ -136,9 +136,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return problem(
-            500,
-            "internal_error",
-            "Internal error",
-            "Something went wrong on our side; it has been logged.",
-        )
+        return internal_problem()
+
+
+def internal_problem() -> JSONResponse:
+    """What an unexpected error is answered with (it is logged)."""
+    return problem(
+        500,
+        "internal_error",
+        "Internal error",
+        "Something went wrong on our side; it has been logged.",
+    )

@@ -1,26 +1,32 @@
-"""The activation lane: POST /device/v1/activate answered ahead of the framework's routing
-(SPEC D4, §7: a thousand activations a second on two cores). Through the application and
-the mounted device API, a request passes two stacks of middleware and two routers, which
-cost as much CPU as the activation's own Python work; here it is matched on its path and
-method, its body read and checked with the same model, and the same service and problem
-mapping answer it. Activations that arrive while the lane's threads are busy go together
-in the next batch, which shares its two database round trips. The route in
-``provisioning.py`` stays as the operation's description in the device API's OpenAPI
-document."""
+"""The activation lane: POST /device/v1/activate answered ahead of the framework (SPEC D4,
+§7: a thousand activations a second on two cores). Through the application and the
+mounted device API, a request passes two stacks of middleware and two routers, which cost
+as much CPU as the activation's own Python work; here, called by the application before
+its middleware, it is matched on its path and method, its body read and checked with the
+same model, and the same service and problem mapping answer it. Activations that arrive
+while the lane's threads are busy go together in the next batch, which shares its two
+database round trips. The route in ``provisioning.py`` stays as the operation's
+description in the device API's OpenAPI document."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import ValidationError
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from onboard.bootstrap import Container
 from onboard.domain.errors import DomainError
-from onboard.entrypoints.api.errors import domain_problem, invalid_problem, problem
+from onboard.entrypoints.api.errors import (
+    domain_problem,
+    internal_problem,
+    invalid_problem,
+    problem,
+)
 from onboard.entrypoints.device_api import PREFIX
 from onboard.entrypoints.device_api.provisioning import activated_many
 from onboard.entrypoints.device_api.schemas import ActivateRequest
@@ -40,23 +46,26 @@ MAX_BATCH = 32
 
 _Waiting = tuple[ActivateRequest, str | None, "asyncio.Future[Response]"]
 
+log = logging.getLogger(__name__)
+
 
 class ActivationLane:
-    """ASGI middleware: activations go straight to the service, in batches of those that
-    arrive together; the rest on to ``app``."""
+    """Activations straight to the service, in batches of those that arrive together."""
 
-    def __init__(self, app: ASGIApp, built: Container) -> None:
-        self.app = app
+    def __init__(self, built: Container) -> None:
         self.built = built
         # Its idle threads end when the application, and so the lane, is collected.
         self.threads = ThreadPoolExecutor(THREADS, "activation")
         self.waiting: list[_Waiting] = []
         self.running = 0
 
+    @staticmethod
+    def takes(scope: Scope) -> bool:
+        """Whether the request is an activation, for the lane to answer."""
+        return bool(scope["type"] == "http" and scope["path"] == PATH and scope["method"] == "POST")
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
+        """Answer an activation (one the lane ``takes``)."""
         body = await _body(receive)
         client = scope.get("client")
         if body is None:
@@ -96,13 +105,16 @@ class ActivationLane:
         if self.waiting:
             self._start(loop)
         failed = done.exception()
-        for n, (_, _, answer) in enumerate(batch):
-            if answer.done():  # its request went away
-                continue
-            if failed is not None:
-                answer.set_exception(failed)
-            else:
-                answer.set_result(done.result()[n])
+        answers: list[Response]
+        if failed is not None:
+            # As the application answers an unexpected error: logged, and a 500 problem.
+            log.error("activations failed", exc_info=failed)
+            answers = [internal_problem() for _ in batch]
+        else:
+            answers = done.result()
+        for (_, _, answer), response in zip(batch, answers, strict=True):
+            if not answer.done():  # else its request went away
+                answer.set_result(response)
 
     def _answers(self, asked: list[tuple[ActivateRequest, str | None]]) -> list[Response]:
         return [
