@@ -45,8 +45,8 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python benchmarks/batches.py --database-url $(BENCH_PG_URL) --count 1000000
 	$(BIN)/python benchmarks/enrollments.py --database-url $(BENCH_PG_URL) --rows 200000
 	$(BIN)/python benchmarks/registrations.py --database-url $(BENCH_PG_URL) --rows 200000
-	$(BIN)/python benchmarks/activations.py --database-url $(BENCH_PG_URL) --serials 100000 --seconds 10 --connections 16
-	$(BIN)/python benchmarks/activations.py --database-url $(BENCH_PG_URL) --serials 20000 --seconds 10 --connections 16 --repeat
+	$(BIN)/python benchmarks/activations.py --database-url $(BENCH_PG_URL) --serials 100000 --seconds 10 --connections 32
+	$(BIN)/python benchmarks/activations.py --database-url $(BENCH_PG_URL) --serials 20000 --seconds 10 --connections 32 --repeat
 	$(BIN)/python benchmarks/labels.py --count 10000 --stock a4-24
 	$(BIN)/python benchmarks/labels.py --count 10000 --stock a4-65
 
