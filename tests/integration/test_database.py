@@ -143,3 +143,21 @@ def test_autocommit_units_run_without_jit(container: Container) -> None:
         pytest.skip("PostgreSQL only: SQLite has no JIT and no autocommit pool")
     with container.autocommit_engine.connect() as conn:
         assert conn.execute(text("SHOW jit")).scalar_one() == "off"
+
+
+def test_the_autocommit_pool_keeps_the_urls_own_options(container: Container) -> None:
+    """§7: JIT off on the autocommit pool is added to the settings a database URL sends in
+    its `options` parameter, not put in their place."""
+    if container.autocommit_engine is None:
+        pytest.skip("PostgreSQL only: SQLite has no JIT and no autocommit pool")
+    url = container.autocommit_engine.url.update_query_dict(
+        {"options": "-c statement_timeout=4321 -c application_name=fleet"}
+    )
+    engine = build_engine(url.render_as_string(hide_password=False), pool_size=1, autocommit=True)
+    try:
+        with engine.connect() as conn:
+            shown = [conn.execute(text(f"SHOW {name}")).scalar_one() for name in
+                     ("jit", "statement_timeout", "application_name")]  # fmt: skip
+    finally:
+        engine.dispose()
+    assert shown == ["off", "4321ms", "fleet"]

@@ -20,6 +20,13 @@ def is_postgresql(url: str) -> bool:
     return make_url(url).get_backend_name() in {"postgresql", "postgres"}
 
 
+def _with_setting(options: str | tuple[str, ...] | None, setting: str) -> str:
+    """libpq's ``options`` with ``-c setting`` after those the URL gives (a later ``-c``
+    wins, so this one holds)."""
+    given = [options] if isinstance(options, str) else list(options or ())
+    return " ".join([*given, f"-c {setting}"])
+
+
 def build_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> Engine:
     """An engine for ``url``; a ``postgresql://`` URL uses the psycopg 3 driver. An
     ``autocommit`` engine (PostgreSQL only) has its own pool of connections that run each
@@ -40,12 +47,13 @@ def build_engine(url: str, *, pool_size: int = 10, autocommit: bool = False) -> 
     # a request beyond the pool waits for a connection instead.
     # The autocommit pool serves short lookups and writes (activations, D4 §7; the code
     # page, A12). A batch's estimate can pass jit_above_cost, and PostgreSQL then compiles
-    # it on every run: 60 ms, for a statement that runs in under 1 ms. No JIT there.
+    # it on every run: 60 ms, for a statement that runs in under 1 ms. No JIT there; the
+    # URL's own `options` (other settings of the operator's) are kept.
     options: dict[str, Any] = (
         {
             "isolation_level": "AUTOCOMMIT",
             "pool_reset_on_return": None,
-            "connect_args": {"options": "-c jit=off"},
+            "connect_args": {"options": _with_setting(parsed.query.get("options"), "jit=off")},
         }
         if autocommit
         else {}
