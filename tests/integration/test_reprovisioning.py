@@ -16,13 +16,14 @@ from onboard.domain.errors import (
 )
 from onboard.domain.provisioning import Registration
 from onboard.services import codes, members, pairing, records
+from onboard.services.auth import authenticate_token
 from onboard.services.common import member_actor
 from onboard.services.devices import get_device, update_device
 from onboard.services.ports import PageRequest, Services
 from onboard.services.provisioning import checkin
 from onboard.services.provisioning.environments import set_environment_status
 from onboard.services.provisioning.reprovisioning import reprovision_device
-from tests.factories import PASSWORD, Org, make_department, make_member, make_org
+from tests.factories import PASSWORD, Org, make_department, make_member, make_org, token_for
 from tests.provisioning import activated, environment, new_group, register
 
 
@@ -157,6 +158,26 @@ def test_migrate_to_another_organization_takes_an_administrator_of_both(
     assert codes.get_code(svc, org.actor, code.token).device_id is None
     again = activated(svc, made, "SN-6")
     assert again.device_id == done.device_id
+
+
+def test_an_api_token_of_an_administrator_of_both_moves_a_device_between_them(
+    svc: Services, org: Org
+) -> None:
+    """D6 through an API token: the token acts for its member, so the person behind it is
+    the one who must be an Administrator in both (the token's own id is no member's)."""
+    made = new_group(svc, org, environments=(environment(svc),))
+    register(svc, made, "SN-T")
+    done = activated(svc, made, "SN-T")
+    other = make_org(svc)
+    members.add_member(
+        svc, other.actor, email=org.admin.email, roles=["administrator"], departments=None,
+        password=PASSWORD,
+    )  # fmt: skip
+    by_token = authenticate_token(svc, token_for(svc, org.admin), source_ip=None)
+
+    moved = reprovision_device(svc, by_token, done.device_id, organization=other.organization.id)
+
+    assert moved.organization_id == other.organization.id
 
 
 def test_who_may_reprovision_and_what_is_refused(svc: Services, org: Org) -> None:

@@ -86,7 +86,7 @@ def _may_move_between(uow: UnitOfWork, actor: Actor, source: str, target: str) -
     if actor.kind is ActorKind.OPERATOR:
         return
     scope = actor.require(Permission.READ)
-    member = uow.members.get(scope, actor.id or "")
+    member = uow.members.get(scope, actor.member_id or "")
     there = None if member is None else uow.members.get_for_person(target, member.person_id)
     if (
         member is None
