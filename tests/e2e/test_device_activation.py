@@ -229,6 +229,18 @@ def test_new_hardware_replaces_a_device_through_the_api_and_activates_into_its_t
     )  # fmt: skip
     assert fresh.exit_code == 0, fresh.output
     assert json.loads(new_state.read_text())["device_id"] == twin
+    shown = json_of(api.get(f"/api/v1/devices/{twin}/provisioning"))
+    assert shown["group_id"] == made.group.group_id
+    assert (shown["registration"]["serial"], shown["registration"]["device_id"]) == (
+        "SN-NEW",
+        twin,
+    )
+    assert [e["action"] for e in shown["history"]] == [
+        "device.activated",
+        "device.replaced",
+        "device.activated",
+    ]
+    assert shown["history"][1]["after"]["serial"] == "SN-NEW"
 
 
 def test_a_device_moved_to_another_environment_learns_it_at_check_in_and_activates_there(
@@ -258,6 +270,9 @@ def test_a_device_moved_to_another_environment_learns_it_at_check_in_and_activat
     )
 
     assert json_of(moved)["id"] == before["device_id"]
+    waiting = json_of(api.get(f"/api/v1/devices/{before['device_id']}/provisioning"))
+    assert waiting["registration"]["reprovision_pending"] is True
+    assert waiting["environment"]["name"] == second
     ran = onboard("device", "run", "--state-file", str(state), "--once")
     assert ran.exit_code == 0, ran.output
     assert f"reprovisioned: activated again, now in {second}" in ran.output
@@ -266,3 +281,22 @@ def test_a_device_moved_to_another_environment_learns_it_at_check_in_and_activat
     assert after["credential"] != before["credential"]
     quiet = onboard("device", "run", "--state-file", str(state), "--once")
     assert "reprovisioned" not in quiet.output
+    told = json_of(api.get(f"/api/v1/devices/{before['device_id']}/provisioning"))
+    assert told["registration"]["reprovision_pending"] is False
+    assert [e["action"] for e in told["history"]] == [
+        "device.reactivated",
+        "device.reprovisioned",
+        "device.activated",
+    ]
+    assert told["history"][1]["after"]["environment"] == second
+
+
+def test_a_device_made_by_hand_has_no_provisioning_and_a_stranger_sees_none(
+    api: httpx.Client, made: NewGroup
+) -> None:
+    """GET /devices/{id}/provisioning: 404 `not_found` for a device that never came
+    through a group (A1 by hand) and for an id no one has."""
+    by_hand = json_of(api.post("/api/v1/devices", json={"name": name("pump")}), 201)
+
+    problem_of(api.get(f"/api/v1/devices/{by_hand['id']}/provisioning"), 404, "not_found")
+    problem_of(api.get("/api/v1/devices/no-such-device/provisioning"), 404, "not_found")

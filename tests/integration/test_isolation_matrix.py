@@ -1161,6 +1161,12 @@ CASES: dict[tuple[str, str], Case] = {
         body=lambda w: {"payload": _label(w, w.spare_serial), "name": unique("Claimed")},
         outcomes={**ORGANIZATION, OUTSIDER: FORBIDDEN},
     ),
+    ("GET", "/api/v1/devices/{device_id}/provisioning"): Case(
+        # D4-D7 of a device of A: its group, registration and environment; B does not find it.
+        200,
+        path=lambda w: {"device_id": w.provisioned_a.id},
+        sees=lambda w, actor: {w.provisioned_a.id, w.group.group_id},
+    ),
     ("POST", "/api/v1/devices/{device_id}/reprovision"): Case(
         # D6 on a device of A, within its organization, to its group's other environment.
         200,

@@ -10,6 +10,7 @@ from pydantic import Field
 
 from onboard.domain.access import Actor, Permission
 from onboard.domain.devices import Device, Location
+from onboard.domain.errors import NotFound
 from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
@@ -24,10 +25,11 @@ from onboard.entrypoints.api.files import (
     file_response,
     photo_name,
 )
+from onboard.entrypoints.api.provisioning_schemas import DeviceProvisioningPublic
 from onboard.entrypoints.api.schemas import NO_NUL
 from onboard.services import codes, devices, documents, licensing, pairing, records
 from onboard.services.ports import CodeFilter, DeviceFilter, Services
-from onboard.services.provisioning import replacement, reprovisioning
+from onboard.services.provisioning import registrations, replacement, reprovisioning
 
 router = APIRouter(prefix="/devices", tags=["devices"])
 
@@ -269,6 +271,28 @@ def timeline(
     page = records.device_timeline(svc, actor, device_id, paging)
     return s.PageOf(
         items=[present.timeline_entry(e) for e in page.items], next_cursor=next_cursor(page)
+    )
+
+
+@router.get(
+    "/{device_id}/provisioning",
+    response_model=DeviceProvisioningPublic,
+    responses={404: {"description": "`not_found`: no such device, or not a provisioned one"}},
+)
+def provisioning(device_id: PathId, svc: Svc, actor: CurrentActor) -> DeviceProvisioningPublic:
+    """D4-D7: the group the device came through, the registration of its hardware, the
+    environment it was sent to and its provisioning history, newest first. 404 for a
+    device made otherwise (by hand, imported, enrolled)."""
+    found = registrations.provisioning_of_device(svc, actor, device_id)
+    if found is None:
+        raise NotFound(f"Device {device_id} did not come through a provisioning group.")
+    return DeviceProvisioningPublic(
+        group_id=found.group_id,
+        registration=None
+        if found.registration is None
+        else present.registration(found.registration),
+        environment=None if found.environment is None else present.environment(found.environment),
+        history=[present.timeline_entry(e) for e in found.history],
     )
 
 

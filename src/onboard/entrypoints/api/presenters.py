@@ -10,7 +10,9 @@ from onboard.domain.codes import Code, Notification, code_url
 from onboard.domain.devices import Device, Interaction, ServiceRecord, Template
 from onboard.domain.documents import Document
 from onboard.domain.identity import ApiToken, Customer, CustomerUser, Department, Member
+from onboard.domain.provisioning import Environment, Registration
 from onboard.entrypoints.api import schemas as s
+from onboard.entrypoints.api.provisioning_schemas import EnvironmentPublic, RegistrationPublic
 from onboard.services.public import PublicView
 
 
@@ -210,4 +212,29 @@ def code_state(view: PublicView) -> s.CodeStatePublic:
         )
     return s.CodeStatePublic(
         state=view.state.value, token=view.token, label=view.label, device=device
+    )
+
+
+def environment(e: Environment) -> EnvironmentPublic:
+    return EnvironmentPublic(
+        name=e.name,
+        region=e.region,
+        api_url=e.api_url,
+        mqtt_url=e.mqtt_url,
+        status="up" if e.up else "down",
+        weight=e.weight,
+    )
+
+
+def registration(r: Registration) -> RegistrationPublic:
+    return RegistrationPublic(
+        id=r.id,
+        serial=r.serial,
+        attributes=r.attributes,
+        enabled=not r.disabled,
+        disabled=r.disabled,
+        device_id=r.device_id,
+        activated_at=r.activated_at,
+        reprovision_pending=r.reprovision_pending,
+        created_at=r.created_at,
     )

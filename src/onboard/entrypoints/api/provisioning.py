@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from onboard.domain.errors import DomainError
-from onboard.domain.provisioning import Environment, ProvisioningGroup
+from onboard.domain.provisioning import ProvisioningGroup
+from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
 from onboard.entrypoints.api.provisioning_schemas import (
@@ -62,17 +63,6 @@ def _api_fields() -> Iterator[None]:
             renamed[_API_NAMES.get(head, head) + dot + rest] = why
         error.fields = renamed
         raise
-
-
-def _environment(environment: Environment) -> EnvironmentPublic:
-    return EnvironmentPublic(
-        name=environment.name,
-        region=environment.region,
-        api_url=environment.api_url,
-        mqtt_url=environment.mqtt_url,
-        status="up" if environment.up else "down",
-        weight=environment.weight,
-    )
 
 
 def _names(svc: Services) -> dict[str, str]:
@@ -126,7 +116,7 @@ def _input(body: GroupSettings) -> GroupInput:
 def list_environments(svc: Svc, actor: CurrentActor) -> list[EnvironmentPublic]:
     """P2: every environment of the platform, by name; a group's devices are sent to the
     group's environments (D4). The operator defines them (`onboard environments`)."""
-    return [_environment(e) for e in environments.list_environments(svc, actor)]
+    return [present.environment(e) for e in environments.list_environments(svc, actor)]
 
 
 @groups_router.get("", response_model=s.PageOf[GroupPublic])

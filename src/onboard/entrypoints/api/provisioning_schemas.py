@@ -44,6 +44,37 @@ class EnvironmentPublic(BaseModel):
     weight: int = Field(description="Its share under weighted allocation (0: never chosen).")
 
 
+class RegistrationPublic(BaseModel):
+    """A serial registered in a group (D3) and, once its device activated, its twin (D4)."""
+
+    id: str
+    serial: str
+    attributes: dict[str, Any] = Field(description="What its twin starts with, over the group's.")
+    enabled: bool = Field(description="False: its device's activation is refused (D4).")
+    disabled: bool = Field(description="The opposite of `enabled`.")
+    device_id: str | None
+    activated_at: datetime | None
+    reprovision_pending: bool = Field(
+        description="Moved (D6) and not yet told: its next check-in answers `reprovision`."
+    )
+    created_at: datetime
+
+
+class DeviceProvisioningPublic(BaseModel):
+    """How a device came through provisioning (D4-D7)."""
+
+    group_id: str | None = Field(description="The public group id of the group it came through.")
+    registration: RegistrationPublic | None = Field(
+        description="The registration of its hardware; null once a reset (D6) took that "
+        "hardware to a new twin."
+    )
+    environment: EnvironmentPublic | None = Field(description="Where it was sent to connect.")
+    history: list[s.TimelineEntryPublic] = Field(
+        description="Its activations, reprovisionings, replacements and onboarding, newest "
+        "first (the latest 50)."
+    )
+
+
 _DESCRIPTIONS = {
     "mode": "preregistered: only serials registered in advance activate; open: any serial "
     "with a valid device key (D3).",

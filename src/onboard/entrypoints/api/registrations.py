@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from datetime import datetime
-from typing import Annotated, Any, BinaryIO, Literal, cast
+from typing import Annotated, BinaryIO, Literal, cast
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -22,12 +21,13 @@ from starlette.exceptions import HTTPException
 
 from onboard.domain.enrollment_import import MAX_LIST_BYTES, ImportMode, ListFormat
 from onboard.domain.errors import Invalid
-from onboard.domain.provisioning import Registration
+from onboard.entrypoints.api import presenters as present
 from onboard.entrypoints.api import schemas as s
 from onboard.entrypoints.api.deps import CurrentActor, Paging, PathId, Svc, next_cursor
 from onboard.entrypoints.api.errors import PROBLEM_TYPE
 from onboard.entrypoints.api.files import TOO_LARGE_RESPONSES
 from onboard.entrypoints.api.list_import import SPOOL_IN_MEMORY, report_body, spooled
+from onboard.entrypoints.api.provisioning_schemas import RegistrationPublic
 from onboard.entrypoints.uploads import media_type, read_body
 from onboard.services.provisioning import registrations
 from onboard.services.provisioning.registrations import RegistrationImportRefused
@@ -96,37 +96,11 @@ class ImportRefusedProblem(s.Problem):
     rejected: list[RejectedRow]
 
 
-class RegistrationPublic(BaseModel):
-    """A serial registered in a group (D3) and, once its device activated, its twin (D4)."""
-
-    id: str
-    serial: str
-    attributes: dict[str, Any] = Field(description="What its twin starts with, over the group's.")
-    enabled: bool = Field(description="False: its device's activation is refused (D4).")
-    disabled: bool = Field(description="The opposite of `enabled`.")
-    device_id: str | None
-    activated_at: datetime | None
-    created_at: datetime
-
-
 class RegistrationUpdate(s.Body):
     """One of the two (§5.1 names `enabled`)."""
 
     enabled: bool | None = None
     disabled: bool | None = None
-
-
-def _public(r: Registration) -> RegistrationPublic:
-    return RegistrationPublic(
-        id=r.id,
-        serial=r.serial,
-        attributes=r.attributes,
-        enabled=not r.disabled,
-        disabled=r.disabled,
-        device_id=r.device_id,
-        activated_at=r.activated_at,
-        created_at=r.created_at,
-    )
 
 
 async def _json_list(request: Request) -> BinaryIO:
@@ -221,7 +195,9 @@ def list_registrations(
 ) -> s.PageOf[RegistrationPublic]:
     """D3: the group's registrations in the order of their serials."""
     page = registrations.list_registrations(svc, actor, group, paging)
-    return s.PageOf(items=[_public(r) for r in page.items], next_cursor=next_cursor(page))
+    return s.PageOf(
+        items=[present.registration(r) for r in page.items], next_cursor=next_cursor(page)
+    )
 
 
 # A serial may hold "/" (sent percent-encoded): the path parameter takes the rest of the path.
@@ -239,6 +215,6 @@ def update_registration(
             fields={"enabled": "a boolean", "disabled": "a boolean"},
         )
     disabled = bool(wanted.pop())
-    return _public(
+    return present.registration(
         registrations.set_registration_disabled(svc, actor, group, serial, disabled=disabled)
     )
