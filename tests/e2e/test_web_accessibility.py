@@ -5,7 +5,7 @@ phone, nothing wider than the screen."""
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from onboard.services.common import member_actor
 from onboard.services.demo import DEMO_BATCH, DemoContent, fill_demo
@@ -51,6 +51,15 @@ def _check(page: Page, path: str, *, phone: bool = False) -> list[str]:
         if width > 390:
             found.append(f"{path}: {width}px wide on a 390px phone")
     return found
+
+
+def _answer_problems(page: Page, control: Locator) -> list[str]:
+    """What the page a click on `control` loads lacks, checked once that page has loaded
+    (checking straight after the click can read the old page or none at all)."""
+    with page.expect_event("load"):
+        control.click()
+    problems: list[str] = page.evaluate(_PROBLEMS)
+    return problems
 
 
 def _signed_in_with_demo_content(
@@ -107,14 +116,14 @@ def test_every_back_office_screen_names_its_controls_and_has_one_heading(
     problems = [p for path in paths for p in _check(page, path)]
     # Pages that only a form's answer shows: "Assign device" and a new reusable code.
     page.goto(f"/products/{demo.product_id}")
-    page.get_by_role("button", name="Assign device").first.click()
-    problems += [f"assign device: {p}" for p in page.evaluate(_PROBLEMS)]
+    assign = page.get_by_role("button", name="Assign device").first
+    problems += [f"assign device: {p}" for p in _answer_problems(page, assign)]
     page.goto(f"/products/{demo.product_id}/codes")
-    page.get_by_role("button", name="Create code").click()
-    problems += [f"new pairing code: {p}" for p in page.evaluate(_PROBLEMS)]
+    create = page.get_by_role("button", name="Create code")
+    problems += [f"new pairing code: {p}" for p in _answer_problems(page, create)]
     page.goto(f"/products/{demo.product_id}/configurations")
-    page.get_by_role("link", name="Standard").click()
-    problems += [f"configuration: {p}" for p in page.evaluate(_PROBLEMS)]
+    standard = page.get_by_role("link", name="Standard")
+    problems += [f"configuration: {p}" for p in _answer_problems(page, standard)]
 
     assert problems == []
     page.goto(f"/devices/{device}")

@@ -21,7 +21,7 @@ from onboard.services.provisioning import environments, groups, registrations
 from onboard.services.provisioning.groups import GroupInput
 from tests import factories
 from tests.conftest import LiveServer
-from tests.e2e.test_web_accessibility import _PROBLEMS, _check
+from tests.e2e.test_web_accessibility import _PROBLEMS, _answer_problems, _check
 from tests.e2e.test_web_browser import sign_in
 from tests.provisioning import key_of
 
@@ -367,8 +367,8 @@ def test_every_provisioning_screen_names_its_controls_and_has_one_heading(
     ]
     problems = [p for path in paths for p in _check(page, path)]
     page.goto(f"{base}/rotate")
-    page.get_by_role("button", name="Rotate secret").click()
-    problems += [f"new secret: {p}" for p in page.evaluate(_PROBLEMS)]
+    rotate = page.get_by_role("button", name="Rotate secret")
+    problems += [f"new secret: {p}" for p in _answer_problems(page, rotate)]
     page.goto(f"{base}/registrations/import")
     page.get_by_label("List (.csv, .jsonl or .ndjson)").set_input_files(
         {"name": "s.jsonl", "mimeType": "application/x-ndjson", "buffer": b'{"serial": "T-2"}\n'}
