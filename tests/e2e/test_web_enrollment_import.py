@@ -6,13 +6,17 @@ to members who may enroll."""
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 from playwright.sync_api import Page, Response, expect
 
 from onboard.domain.enrollment import EnrollmentFilter
+from onboard.entrypoints.web.enrollment_import import SHOWN
 from onboard.services import enrollments
 from onboard.services.ports import PageRequest, Services
+from onboard.services.provisioning import groups
+from onboard.services.provisioning.groups import GroupInput
 from tests import factories
 from tests.conftest import LiveServer
 from tests.e2e.conftest import WebClient
@@ -156,3 +160,35 @@ def test_without_javascript_the_form_posts_and_the_report_follows(
     assert refused.status_code == 422
     assert "duplicate_in_list" in refused.text
     assert enrolled(svc, org) == set()
+
+
+def test_a_long_report_shows_the_first_rejected_rows_and_where_to_get_them_all(
+    web: WebClient, live_server: LiveServer
+) -> None:
+    """C8, D3: both list reports (enrollments and a group's serials) count the rejections
+    by code and, past the first SHOWN rows, say which command lists every one."""
+    svc = live_server.container.services
+    org = factories.make_org(svc)
+    made = groups.create_group(svc, org.actor, f"rep-{secrets.token_hex(6)}", GroupInput(name="G"))
+    assert web.sign_in(org.admin.email, factories.PASSWORD).status_code == 303
+    bad = SHOWN + 2
+    uploads = {
+        "/enrollments/import": (HEADER + "bad serial,k,direct,,,\n" * bad, "enrollments import"),
+        f"/provisioning/{made.group.id}/registrations/import": (
+            "serial\n" + "bad serial\n" * bad,
+            "registrations import",
+        ),
+    }
+    for path, (listed, command) in uploads.items():
+        web.get(path)
+        refused = web.http.post(
+            path,
+            data={"csrf_token": web.token, "mode": "all"},
+            files={"file": ("list.csv", listed.encode(), "text/csv")},
+        )
+
+        assert refused.status_code == 422, path
+        assert f"<code>malformed</code>: {bad}" in refused.text, path
+        assert f"The first {SHOWN} of {bad} rejected rows" in refused.text, path
+        assert f"<code>onboard {command}" in refused.text, path
+        assert refused.text.count('<td data-label="Reason">') == SHOWN, path
