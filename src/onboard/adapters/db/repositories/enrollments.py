@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -24,12 +23,12 @@ from sqlalchemy import (
     insert,
     literal,
     select,
-    text,
     update,
 )
 
 from onboard.adapters.db import tables as t
 from onboard.adapters.db.repositories.base import Linked, bulk_insert, paginate
+from onboard.adapters.db.repositories.staging import StagingTable
 from onboard.adapters.db.scoping import visible
 from onboard.domain.access import Scope
 from onboard.domain.enrollment import (
@@ -96,12 +95,9 @@ import_rows = Table(
     # on its own page without new index entries (HOT), which a rerun does to every row.
     postgresql_with={"fillfactor": 50},
 )
-# The staging table's columns a StagedRow fills, in its order.
-STAGED = StagedRow._fields
+_staging = StagingTable(import_rows, StagedRow._fields)
 # Rows written to the records per statement while applying, so that progress is told.
 APPLY_STEP = 50_000
-# Staged rows per statement where there is no COPY (SQLite).
-STAGE_STEP = 5_000
 
 
 class SqlEnrollments:
@@ -316,32 +312,11 @@ class SqlEnrollments:
 
     def start_import(self) -> None:
         """The staging table of a list, in this transaction only."""
-        import_rows.create(self.conn)
+        _staging.create(self.conn)
 
     def stage_import(self, rows: Iterable[StagedRow]) -> int:
-        """Stage the rows as they come (one COPY on PostgreSQL, which takes them on its own
-        core while Python reads on); how many there were."""
-        if self.conn.dialect.name != "postgresql":
-            return self._stage_in_steps(rows)
-        names = ", ".join(STAGED)
-        raw: Any = self.conn.connection.dbapi_connection
-        staged = 0
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {import_rows.name} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-                staged += 1
-        return staged
-
-    def _stage_in_steps(self, rows: Iterable[StagedRow]) -> int:
-        staged = 0
-        source = iter(rows)
-        while step := [row._asdict() for row in islice(source, STAGE_STEP)]:
-            self.conn.execute(insert(import_rows), step)
-            staged += len(step)
-        return staged
+        """Stage the rows as they come; how many there were."""
+        return _staging.stage(self.conn, rows)
 
     def check_import(self, scope: Scope) -> None:
         """Refuse the staged rows the whole list or the database refuses, one reason a
@@ -350,34 +325,15 @@ class SqlEnrollments:
         enrolled gateway the scope sees (by id or serial, not being unenrolled) nor a
         valid gateway row of the list (by serial)."""
         s = import_rows.c
-        # Indexed once loaded: cheaper than keeping an index up to date row by row.
-        self.conn.execute(
-            text(f"CREATE INDEX ix_{import_rows.name}_serial ON {import_rows.name} (serial)")
-        )
-        if self.conn.dialect.name == "postgresql":
-            # Temporary tables are never analyzed on their own; the plans need the counts.
-            self.conn.execute(text(f"ANALYZE {import_rows.name}"))
-        repeated = (
-            select(s.serial)
-            .where(s.serial.is_not(None))
-            .group_by(s.serial)
-            .having(func.count() > 1)
-        )
-        other = import_rows.alias("other")
-        self._refuse(
-            RejectionCode.DUPLICATE_IN_LIST,
-            s.serial.in_(repeated),
-            other_row=select(func.min(other.c.number))
-            .where(other.c.serial == s.serial, other.c.number != s.number)
-            .scalar_subquery(),
-        )
+        _staging.prepare_checks(self.conn)
+        _staging.refuse_repeated_serials(self.conn, RejectionCode.DUPLICATE_IN_LIST.value)
         e = t.enrollments.c
         enrolled = select(e.id).where(
             e.organization_id == scope.organization_id,
             e.serial == s.serial,
             e.state != EnrollmentState.UNENROLLED.value,
         )
-        self._refuse(RejectionCode.ALREADY_ENROLLED, enrolled.exists())
+        _staging.refuse(self.conn, RejectionCode.ALREADY_ENROLLED.value, enrolled.exists())
         wanted = (s.code.is_(None), s.gateway.is_not(None))
         for by in (e.id, e.serial):
             self.conn.execute(
@@ -405,19 +361,13 @@ class SqlEnrollments:
             )
             .values(gateway_id=listed.c.id)
         )
-        self._refuse(RejectionCode.UNKNOWN_GATEWAY, s.gateway.is_not(None), s.gateway_id.is_(None))
-
-    def _refuse(self, code: RejectionCode, *where: Any, **values: Any) -> None:
-        s = import_rows.c
-        self.conn.execute(
-            update(import_rows).where(s.code.is_(None), *where).values(code=code.value, **values)
-        )
+        unknown = (s.gateway.is_not(None), s.gateway_id.is_(None))
+        _staging.refuse(self.conn, RejectionCode.UNKNOWN_GATEWAY.value, *unknown)
 
     def import_tally(self) -> dict[RejectionCode | None, int]:
         """How many staged rows are valid (None) and how many each reason refused."""
-        s = import_rows.c
-        rows = self.conn.execute(select(s.code, func.count()).group_by(s.code))
-        return {(RejectionCode(code) if code else None): n for code, n in rows}
+        tally = _staging.tally(self.conn).items()
+        return {(RejectionCode(code) if code else None): n for code, n in tally}
 
     def import_rejections(self, after: int, limit: int) -> list[StagedRejection]:
         """One page of the refused rows, in the list's order, after row ``after``."""
@@ -444,7 +394,7 @@ class SqlEnrollments:
         valid = s.code.is_(None)
         done = self._apply(organization_id, departments, at, valid, s.kind == "gateway")
         yield done
-        last = self.conn.execute(select(func.max(s.number))).scalar_one() or 0
+        last = _staging.last_number(self.conn)
         for start in range(0, last, APPLY_STEP):
             window = (s.number > start, s.number <= start + APPLY_STEP, s.kind != "gateway")
             done += self._apply(organization_id, departments, at, valid, *window)
@@ -479,4 +429,4 @@ class SqlEnrollments:
         return int(written)
 
     def end_import(self) -> None:
-        import_rows.drop(self.conn)
+        _staging.drop(self.conn)

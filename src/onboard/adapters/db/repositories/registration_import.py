@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from itertools import islice
-from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -26,10 +24,10 @@ from sqlalchemy import (
     literal,
     select,
     text,
-    update,
 )
 
 from onboard.adapters.db import tables as t
+from onboard.adapters.db.repositories.staging import StagingTable
 from onboard.domain.registrations import (
     RegistrationRejectionCode,
     StagedRegistration,
@@ -55,11 +53,9 @@ import_rows = Table(
     # its own page without new index entries (HOT).
     postgresql_with={"fillfactor": 50},
 )
-STAGED = StagedRegistration._fields
+_staging = StagingTable(import_rows, StagedRegistration._fields)
 # Rows written to the records per statement while applying, so that progress is told.
 APPLY_STEP = 50_000
-# Staged rows per statement where there is no COPY (SQLite).
-STAGE_STEP = 5_000
 # Rows applied from which the records' statistics are renewed with the import.
 ANALYZE_AFTER = 10_000
 
@@ -73,73 +69,30 @@ class RegistrationImports:
 
     def start_import(self) -> None:
         """The staging table of a list, in this transaction only."""
-        import_rows.create(self.conn)
+        _staging.create(self.conn)
 
     def stage_import(self, rows: Iterable[StagedRegistration]) -> int:
-        """Stage the rows as they come (one COPY on PostgreSQL, which takes them on its own
-        core while Python reads on); how many there were."""
-        if self.conn.dialect.name != "postgresql":
-            return self._stage_in_steps(rows)
-        names = ", ".join(STAGED)
-        raw: Any = self.conn.connection.dbapi_connection
-        staged = 0
-        with (
-            raw.cursor() as cursor,
-            cursor.copy(f"COPY {import_rows.name} ({names}) FROM STDIN") as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-                staged += 1
-        return staged
-
-    def _stage_in_steps(self, rows: Iterable[StagedRegistration]) -> int:
-        staged = 0
-        source = iter(rows)
-        while step := [row._asdict() for row in islice(source, STAGE_STEP)]:
-            self.conn.execute(insert(import_rows), step)
-            staged += len(step)
-        return staged
+        """Stage the rows as they come; how many there were."""
+        return _staging.stage(self.conn, rows)
 
     def check_import(self, group_ref: str) -> None:
         """Refuse the staged rows the whole list or the group refuses, one reason a row:
         a serial in the list more than once (every such row, naming another), a serial
         registered in the group already."""
         s = import_rows.c
-        # Indexed once loaded: cheaper than keeping an index up to date row by row.
-        self.conn.execute(
-            text(f"CREATE INDEX ix_{import_rows.name}_serial ON {import_rows.name} (serial)")
-        )
-        if self.conn.dialect.name == "postgresql":
-            # Temporary tables are never analyzed on their own; the plans need the counts.
-            self.conn.execute(text(f"ANALYZE {import_rows.name}"))
-        repeated = (
-            select(s.serial)
-            .where(s.serial.is_not(None))
-            .group_by(s.serial)
-            .having(func.count() > 1)
-        )
-        other = import_rows.alias("other")
-        self._refuse(
-            RegistrationRejectionCode.DUPLICATE_IN_LIST,
-            s.serial.in_(repeated),
-            other_row=select(func.min(other.c.number))
-            .where(other.c.serial == s.serial, other.c.number != s.number)
-            .scalar_subquery(),
+        _staging.prepare_checks(self.conn)
+        _staging.refuse_repeated_serials(
+            self.conn, RegistrationRejectionCode.DUPLICATE_IN_LIST.value
         )
         registered = select(_reg.id).where(_reg.group_ref == group_ref, _reg.serial == s.serial)
-        self._refuse(RegistrationRejectionCode.ALREADY_REGISTERED, registered.exists())
-
-    def _refuse(self, code: RegistrationRejectionCode, *where: Any, **values: Any) -> None:
-        s = import_rows.c
-        self.conn.execute(
-            update(import_rows).where(s.code.is_(None), *where).values(code=code.value, **values)
+        _staging.refuse(
+            self.conn, RegistrationRejectionCode.ALREADY_REGISTERED.value, registered.exists()
         )
 
     def import_tally(self) -> dict[RegistrationRejectionCode | None, int]:
         """How many staged rows are valid (None) and how many each reason refused."""
-        s = import_rows.c
-        rows = self.conn.execute(select(s.code, func.count()).group_by(s.code))
-        return {(RegistrationRejectionCode(code) if code else None): n for code, n in rows}
+        tally = _staging.tally(self.conn).items()
+        return {(RegistrationRejectionCode(code) if code else None): n for code, n in tally}
 
     def import_rejections(self, after: int, limit: int) -> list[StagedRegistrationRejection]:
         """One page of the refused rows, in the list's order, after row ``after``."""
@@ -166,7 +119,7 @@ class RegistrationImports:
             _reg.id, _reg.organization_id, _reg.group_ref, _reg.serial, _reg.attributes,
             _reg.disabled, _reg.created_at, _reg.updated_at,
         ]  # fmt: skip
-        last = self.conn.execute(select(func.max(s.number))).scalar_one() or 0
+        last = _staging.last_number(self.conn)
         done = 0
         for start in range(0, last, APPLY_STEP):
             window = (s.code.is_(None), s.number > start, s.number <= start + APPLY_STEP)
@@ -186,4 +139,4 @@ class RegistrationImports:
             self.conn.execute(text(f"ANALYZE {t.registrations.name}"))
 
     def end_import(self) -> None:
-        import_rows.drop(self.conn)
+        _staging.drop(self.conn)
