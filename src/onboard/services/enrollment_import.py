@@ -11,13 +11,8 @@ applied; run again, the rows applied already are reported ``already_enrolled``."
 
 from __future__ import annotations
 
-import io
-import json
-import tempfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from types import TracebackType
-from typing import IO, BinaryIO, Self
+from collections.abc import Iterator
+from typing import IO, BinaryIO
 
 from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import Change, Target
@@ -38,112 +33,24 @@ from onboard.domain.enrollment_import import (
 from onboard.domain.errors import Invalid
 from onboard.services.common import resolve_departments
 from onboard.services.enrollments import EnrollmentInput, checked, key_context
+from onboard.services.list_import import (
+    ListImportRefused,
+    ListImportReport,
+    Progress,
+    read_counted,
+    silent,
+    spill_refusals,
+)
 from onboard.services.ports import Services, UnitOfWork
 
-Progress = Callable[[str, int, int], None]
-"""Told (phase, done, total) as the import goes: ``reading`` in bytes (total 0 when the
-size is unknown), ``checking`` in steps, ``applying`` in rows."""
-
-# Rows read between two reports of progress; refused rows read back per query.
-STAGE_STEP = 5_000
-REPORT_PAGE = 5_000
-# What stays in memory of the report before it spills to a temporary file.
-SPILL_IN_MEMORY = 1024 * 1024
-# How many refused rows a refusal names in its fields (the report has them all).
-NAMED_IN_ERROR = 20
+EnrollmentImportReport = ListImportReport[RejectionCode]
 
 
-@dataclass
-class EnrollmentImportReport:
-    """What an import did: rows accepted (enrolled) and refused, by reason and row by row.
-    The rows refused are kept in a temporary file; close() (or ``with``) lets it go."""
-
-    format: ListFormat
-    mode: ImportMode
-    valid: int
-    """Rows that passed every check (all of them applied, unless the import was refused)."""
-    rejected: int
-    counts: dict[RejectionCode, int]
-    accepted: int = 0
-    _spill: IO[str] = field(default_factory=io.StringIO, repr=False)
-
-    @property
-    def rows(self) -> int:
-        return self.valid + self.rejected
-
-    def rejections(self, limit: int | None = None) -> Iterator[Rejection]:
-        """The refused rows in the list's order (the first ``limit`` of them)."""
-        self._spill.seek(0)
-        for index, line in enumerate(self._spill):
-            if limit is not None and index >= limit:
-                return
-            row, code, detail = json.loads(line)
-            yield Rejection(row, RejectionCode(code), detail)
-
-    def close(self) -> None:
-        self._spill.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-class EnrollmentImportRefused(Invalid):
+class EnrollmentImportRefused(ListImportRefused[RejectionCode]):
     """Some rows were refused and the import was all-or-nothing: nothing was enrolled. The
     report says which rows and why."""
 
-    code = "import_refused"
-
-    def __init__(self, report: EnrollmentImportReport) -> None:
-        super().__init__(
-            f"{report.rejected} of {report.rows} row(s) rejected; nothing enrolled.",
-            fields={
-                f"rows.{r.row}": f"{r.code.value}: {r.detail}"
-                for r in report.rejections(NAMED_IN_ERROR)
-            },
-        )
-        self.report = report
-
-
-class _Counted(io.RawIOBase):
-    """A binary source that counts the bytes read from it, for progress."""
-
-    def __init__(self, source: BinaryIO) -> None:
-        self.source = source
-        self.done = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        data = self.source.read(len(buffer))
-        buffer[: len(data)] = data
-        self.done += len(data)
-        return len(data)
-
-
-def _size(source: BinaryIO) -> int:
-    """How many bytes are left to read, when the source can tell (0 otherwise)."""
-    try:
-        if not source.seekable():
-            return 0
-        here = source.tell()
-        end = source.seek(0, io.SEEK_END)
-        source.seek(here)
-        return end - here
-    except (OSError, ValueError):
-        return 0
-
-
-def _silent(phase: str, done: int, total: int) -> None:
-    return None
+    nothing = "nothing enrolled"
 
 
 def _staged(svc: Services, item: ListRow | Rejection) -> StagedRow:
@@ -181,30 +88,14 @@ def _staged(svc: Services, item: ListRow | Rejection) -> StagedRow:
 def _read(
     svc: Services, source: BinaryIO, format: ListFormat, tell: Progress
 ) -> Iterator[StagedRow]:
-    """The list's rows as they are read and checked, the bytes read told every
-    STAGE_STEP rows."""
-    total = _size(source)
-    counted = _Counted(source)
-    text = io.TextIOWrapper(io.BufferedReader(counted), encoding="utf-8-sig", newline="")
-    for count, item in enumerate(read_list(text, format), start=1):
+    """The list's rows as they are read and checked."""
+    for item in read_counted(source, lambda text: read_list(text, format), tell):
         yield _staged(svc, item)
-        if not count % STAGE_STEP:
-            tell("reading", counted.done, max(total, counted.done) if total else 0)
-    tell("reading", counted.done, max(total, counted.done))
 
 
 def _spill(uow: UnitOfWork) -> IO[str]:
     """Every refused row, read back from the staging table a page at a time."""
-    spill: IO[str] = tempfile.SpooledTemporaryFile(max_size=SPILL_IN_MEMORY, mode="w+")  # noqa: SIM115
-    after = 0
-    while True:
-        page = uow.enrollments.import_rejections(after, REPORT_PAGE)
-        for found in page:
-            refused = rejection(found)
-            spill.write(json.dumps([refused.row, refused.code.value, refused.detail]) + "\n")
-        if len(page) < REPORT_PAGE:
-            return spill
-        after = page[-1].number
+    return spill_refusals(uow.enrollments.import_rejections, rejection)
 
 
 def import_enrollments(
@@ -225,7 +116,7 @@ def import_enrollments(
     UnreadableList for a list with a bad header, not UTF-8, or without rows."""
     require_enroll(actor)
     scope = actor.require(Permission.READ)
-    tell = progress or _silent
+    tell = progress or silent
     with svc.uow() as uow:
         chosen = resolve_departments(uow, scope, departments) or frozenset()
         uow.enrollments.start_import()
@@ -237,7 +128,7 @@ def import_enrollments(
         valid = tally.pop(None, 0)
         counts = {code: n for code, n in tally.items() if code is not None}
         report = EnrollmentImportReport(
-            format, mode, valid, sum(counts.values()), counts, _spill=_spill(uow)
+            RejectionCode, format, mode, valid, sum(counts.values()), counts, _spill=_spill(uow)
         )
         tell("checking", 1, 1)
         if report.rejected and mode is ImportMode.ALL:

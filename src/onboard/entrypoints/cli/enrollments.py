@@ -17,9 +17,9 @@ from onboard.entrypoints.cli.common import OrgOption, container, fail, operator
 from onboard.services.enrollment_import import (
     EnrollmentImportRefused,
     EnrollmentImportReport,
-    Progress,
     import_enrollments,
 )
+from onboard.services.list_import import Progress
 
 enrollments_app = typer.Typer(
     help="Enrollments of connected devices (SPEC Part C).", no_args_is_help=True

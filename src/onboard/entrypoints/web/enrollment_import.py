@@ -33,9 +33,9 @@ from onboard.entrypoints.web.session import MemberActor, Svc
 from onboard.services.enrollment_import import (
     EnrollmentImportRefused,
     EnrollmentImportReport,
-    Progress,
     import_enrollments,
 )
+from onboard.services.list_import import Progress
 from onboard.services.ports import Services
 
 router = web_router()

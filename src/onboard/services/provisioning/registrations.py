@@ -22,7 +22,6 @@ from onboard.domain.access import Actor, Permission
 from onboard.domain.audit import AuditEntry, Change, Target
 from onboard.domain.enrollment import check_serial
 from onboard.domain.enrollment_import import ImportMode, ListFormat, UnreadableList
-from onboard.domain.errors import Invalid
 from onboard.domain.provisioning import Environment, Registration
 from onboard.domain.registrations import (
     RegistrationRejection,
@@ -34,41 +33,24 @@ from onboard.domain.registrations import (
 )
 from onboard.services.common import not_found
 from onboard.services.list_import import (
+    ListImportRefused,
     ListImportReport,
     Progress,
-    counted_text,
-    new_spill,
+    read_counted,
     silent,
-    size_left,
-    spill_line,
+    spill_refusals,
 )
 from onboard.services.ports import Page, PageRequest, Services, UnitOfWork
 from onboard.services.provisioning.groups import find_group
 
 RegistrationImportReport = ListImportReport[RegistrationRejectionCode]
 
-# Rows read between two reports of progress; refused rows read back per query.
-STAGE_STEP = 5_000
-REPORT_PAGE = 5_000
-# How many refused rows a refusal names in its fields (the report has them all).
-NAMED_IN_ERROR = 20
 
-
-class RegistrationImportRefused(Invalid):
+class RegistrationImportRefused(ListImportRefused[RegistrationRejectionCode]):
     """Some rows were refused and the import was all-or-nothing: nothing was registered.
     The report says which rows and why."""
 
-    code = "import_refused"
-
-    def __init__(self, report: RegistrationImportReport) -> None:
-        super().__init__(
-            f"{report.rejected} of {report.rows} row(s) rejected; nothing registered.",
-            fields={
-                f"rows.{r.row}": f"{r.code.value}: {r.detail}"
-                for r in report.rejections(NAMED_IN_ERROR)
-            },
-        )
-        self.report = report
+    nothing = "nothing registered"
 
 
 def _staged(svc: Services, item: RegistrationRow | RegistrationRejection) -> StagedRegistration:
@@ -81,29 +63,14 @@ def _staged(svc: Services, item: RegistrationRow | RegistrationRejection) -> Sta
 def _read(
     svc: Services, source: BinaryIO, format: ListFormat, tell: Progress
 ) -> Iterator[StagedRegistration]:
-    """The list's rows as they are read and checked, the bytes read told every
-    STAGE_STEP rows."""
-    total = size_left(source)
-    text, counted = counted_text(source)
-    for count, item in enumerate(read_registrations(text, format), start=1):
+    """The list's rows as they are read and checked."""
+    for item in read_counted(source, lambda text: read_registrations(text, format), tell):
         yield _staged(svc, item)
-        if not count % STAGE_STEP:
-            tell("reading", counted.done, max(total, counted.done) if total else 0)
-    tell("reading", counted.done, max(total, counted.done))
 
 
 def _spill(uow: UnitOfWork) -> IO[str]:
     """Every refused row, read back from the staging table a page at a time."""
-    spill = new_spill()
-    after = 0
-    while True:
-        page = uow.registrations.import_rejections(after, REPORT_PAGE)
-        for found in page:
-            refused = rejection(found)
-            spill.write(spill_line(refused.row, refused.code, refused.detail))
-        if len(page) < REPORT_PAGE:
-            return spill
-        after = page[-1].number
+    return spill_refusals(uow.registrations.import_rejections, rejection)
 
 
 def register_serials(
